@@ -1,0 +1,117 @@
+// The events the kernel publishes on its bus. Each is a plain struct with no heap data on the
+// per-tick path (EnergyTick, Measurements); rarer events may carry text.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "meter/kernel/energy.h"
+#include "meter/kernel/obis.h"
+#include "meter/kernel/time.h"
+
+namespace meter::kernel {
+
+inline constexpr std::size_t kMaxPhases = 3;
+
+/// Published once per metrology tick (default 1 s), never per sample.
+struct EnergyTick {
+  std::uint64_t sequence = 0;           ///< 1 for the first tick after power-up
+  UtcTime time{};                       ///< end of the tick
+  bool time_valid = false;              ///< false while the clock does not know the time
+  Milliseconds duration{};              ///< length of the tick
+  RegisterValues delta_mwh{};           ///< how far each register moved this tick
+  RegisterValues total_mwh{};           ///< each register after the tick
+  double active_power_w = 0;            ///< mean total active power over the tick (+import)
+  double reactive_power_var = 0;        ///< mean total reactive power over the tick
+  bool measurement_fault = false;       ///< some samples of this tick were refused
+};
+
+/// Instantaneous values, published at a lower rate than ticks.
+struct Measurements {
+  UtcTime time{};
+  std::uint8_t phases = 0;  ///< how many of the per-phase entries are in use
+  std::array<double, kMaxPhases> voltage_v{};        ///< line-to-neutral (or element) RMS
+  std::array<double, kMaxPhases> current_a{};
+  std::array<double, kMaxPhases> active_power_w{};
+  std::array<double, kMaxPhases> reactive_power_var{};
+  std::array<double, kMaxPhases> apparent_power_va{};
+  std::array<double, kMaxPhases> power_factor{};
+  std::array<double, kMaxPhases> line_voltage_v{};   ///< V12, V23, V31 for polyphase services
+  double frequency_hz = 0;
+  double total_active_power_w = 0;
+  double total_reactive_power_var = 0;
+  double total_apparent_power_va = 0;
+  double total_power_factor = 0;
+};
+
+struct PowerFail {
+  UtcTime time{};
+};
+
+struct PowerRestore {
+  UtcTime time{};
+  Milliseconds outage{};  ///< how long the meter was without power
+  bool time_valid = false;
+};
+
+struct TimeChanged {
+  UtcTime old_time{};
+  UtcTime new_time{};
+  bool was_valid = false;
+};
+
+/// A local midnight has passed (in the site's time zone). One event per midnight crossed.
+struct MidnightCrossed {
+  UtcTime time{};         ///< the instant of local midnight, UTC
+  std::int32_t year = 0;  ///< the local date that has just begun
+  std::uint8_t month = 0;
+  std::uint8_t day = 0;
+  std::uint8_t weekday = 0;  ///< 0 Sunday .. 6 Saturday
+};
+
+/// Which interface changed a parameter.
+enum class Interface : std::uint8_t { kernel = 1, optical_port, comms, plugin, local_button };
+
+struct ParameterChanged {
+  UtcTime time{};
+  Obis id{};
+  std::string old_value;
+  std::string new_value;
+  Interface via = Interface::kernel;
+  std::string who;  ///< role or plugin id
+};
+
+enum class SealKind : std::uint8_t { cover = 1, programming_jumper, optical_plug, electronic };
+
+struct SealChanged {
+  UtcTime time{};
+  SealKind kind = SealKind::electronic;
+  bool sealed = false;
+};
+
+enum class Fault : std::uint8_t {
+  measurement = 1,   ///< samples refused (NaN, infinite, out of range)
+  clock_invalid,     ///< the clock does not know the time
+  storage,           ///< nonvolatile store damaged or missing
+  plugin,            ///< a plugin failed and was isolated
+};
+
+struct FaultRaised {
+  UtcTime time{};
+  Fault fault = Fault::measurement;
+  std::string detail;
+};
+
+struct FaultCleared {
+  UtcTime time{};
+  Fault fault = Fault::measurement;
+};
+
+/// The test LED's activation window opened (power-up or re-activation) or closed.
+struct TestLedChanged {
+  UtcTime time{};
+  bool active = false;
+};
+
+}  // namespace meter::kernel

@@ -1,0 +1,93 @@
+// The Meter: the kernel as one object. It owns the bus, the object registry, the clock, the
+// parameter gate, the metrology, the energy registers and the test LED, and runs the tick:
+//
+//   samples or chip readings --add()--> metrology --tick()--> registers, LED
+//        --> EnergyTick (every tick), Measurements (every N ticks), MidnightCrossed
+//
+// Thread: everything here runs on the kernel thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "meter/kernel/bus.h"
+#include "meter/kernel/clock.h"
+#include "meter/kernel/gate.h"
+#include "meter/kernel/metrology.h"
+#include "meter/kernel/registers.h"
+#include "meter/kernel/registry.h"
+#include "meter/kernel/test_led.h"
+
+namespace meter::kernel {
+
+struct MeterConfig {
+  MetrologyConfig metrology{};
+  double kh_wh = 1.0;                      ///< test LED constant, Wh per pulse
+  Milliseconds tick{1000};                 ///< metrology tick
+  std::uint32_t measurements_every = 5;    ///< publish Measurements every N ticks
+  std::string time_zone = "UTC";           ///< IANA name of the site's zone
+  bool time_valid = true;                  ///< false when the RTC did not keep the time
+};
+
+class Meter {
+ public:
+  /// Builds a meter; every invalid setting is an error naming the value (Kh, service, channel
+  /// count, tick length, time zone).
+  static Result<std::unique_ptr<Meter>> create(const MeterConfig& config, const TimeSource& time);
+
+  Meter(const Meter&) = delete;
+  Meter& operator=(const Meter&) = delete;
+  ~Meter();
+
+  EventBus& bus() noexcept { return bus_; }
+  ObjectRegistry& objects() noexcept { return objects_; }
+  Clock& clock() noexcept { return clock_; }
+  ParameterGate& gate() noexcept { return gate_; }
+  TestLed& test_led() noexcept { return led_; }
+  const EnergyRegisters& registers() const noexcept { return registers_; }
+
+  /// Signal for the present tick. False (nothing added) when its shape does not fit the board.
+  bool add(const SampleBlock16& block) noexcept { return metrology_->add(block); }
+  bool add(const SampleBlockF& block) noexcept { return metrology_->add(block); }
+  bool add(const AccumulatorReading& reading) noexcept { return metrology_->add(reading); }
+
+  /// Closes the present tick at the clock's time: books its energy, drives the test LED,
+  /// publishes EnergyTick (and Measurements, MidnightCrossed as due). Never allocates.
+  const EnergyTick& tick() noexcept;
+
+  const EnergyTick& last_tick() const noexcept { return last_tick_; }
+  const Measurements& last_measurements() const noexcept { return last_measurements_; }
+  const LedPulses& last_led_pulses() const noexcept { return last_led_; }
+  bool measurement_fault() const noexcept { return measurement_fault_; }
+  std::uint64_t refused_samples() const noexcept { return metrology_->refused_total(); }
+  Milliseconds tick_length() const noexcept { return tick_; }
+
+  /// Restores registers from storage at start-up (before the first tick).
+  Result<void> restore(const EnergyRegisters::Snapshot& stored) { return registers_.restore(stored); }
+
+ private:
+  Meter(const MeterConfig& config, std::unique_ptr<Metrology> metrology,
+        const date::time_zone* zone, const TimeSource& time, TestLed led);
+  void register_objects();
+  void update_fault(const TickMetrology& m);
+
+  EventBus bus_;
+  ObjectRegistry objects_;
+  Clock clock_;
+  ParameterGate gate_;
+  std::unique_ptr<Metrology> metrology_;
+  EnergyRegisters registers_;
+  TestLed led_;
+  Milliseconds tick_;
+  std::uint32_t measurements_every_;
+  std::uint8_t phases_;
+  bool polyphase_;
+  EnergyTick last_tick_{};
+  Measurements last_measurements_{};
+  LedPulses last_led_{};
+  bool measurement_fault_ = false;
+};
+
+}  // namespace meter::kernel

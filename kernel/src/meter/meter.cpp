@@ -1,0 +1,83 @@
+// The Meter: the kernel's tick.
+#include "meter/kernel/meter.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+
+namespace meter::kernel {
+
+Result<std::unique_ptr<Meter>> Meter::create(const MeterConfig& config, const TimeSource& time) {
+  if (config.tick < Milliseconds{100} || config.tick > Milliseconds{60'000}) {
+    return fail(fmt::format("tick length {} ms is invalid: it must be 100 ms to 60 s",
+                            config.tick.count()));
+  }
+  if (config.measurements_every == 0) return fail("measurements_every must be at least 1 tick");
+  auto zone = Clock::locate_zone(config.time_zone);
+  if (!zone) return zone.error();
+  auto led = TestLed::create(config.kh_wh);
+  if (!led) return led.error();
+  auto metrology = Metrology::create(config.metrology);
+  if (!metrology) return metrology.error();
+  return std::unique_ptr<Meter>(
+      new Meter(config, std::move(*metrology), *zone, time, std::move(*led)));
+}
+
+Meter::Meter(const MeterConfig& config, std::unique_ptr<Metrology> metrology,
+             const date::time_zone* zone, const TimeSource& time, TestLed led)
+    : clock_(time, bus_, zone, config.time_valid),
+      gate_(objects_, bus_, clock_),
+      metrology_(std::move(metrology)),
+      led_(led),
+      tick_(config.tick),
+      measurements_every_(config.measurements_every),
+      phases_(config.metrology.service->elements),
+      polyphase_(config.metrology.service->polyphase) {
+  led_.power_up(clock_.uptime());
+  register_objects();
+}
+
+Meter::~Meter() = default;
+
+void Meter::update_fault(const TickMetrology& m) {
+  if (m.refused > 0 && !measurement_fault_) {
+    measurement_fault_ = true;
+    bus_.publish(FaultRaised{clock_.now(), Fault::measurement, "samples refused"});
+  } else if (m.refused == 0 && m.samples > 0 && measurement_fault_) {
+    measurement_fault_ = false;
+    bus_.publish(FaultCleared{clock_.now(), Fault::measurement});
+  }
+}
+
+const EnergyTick& Meter::tick() noexcept {
+  const auto m = metrology_->close_tick();
+  const auto moved = registers_.apply(m.active_nwh, m.reactive_nvarh);
+  const auto duration =
+      m.duration_s > 0 ? Milliseconds{std::llround(m.duration_s * 1000.0)} : tick_;
+  last_led_ = led_.on_tick(std::llabs(m.active_nwh), clock_.uptime(), duration);
+  update_fault(m);
+
+  auto& t = last_tick_;
+  ++t.sequence;
+  t.time = clock_.now();
+  t.time_valid = clock_.valid();
+  t.duration = duration;
+  t.delta_mwh = moved;
+  t.total_mwh = registers_.totals_mwh();
+  t.active_power_w = m.active_power_w;
+  t.reactive_power_var = m.reactive_power_var;
+  t.measurement_fault = m.refused > 0;
+  bus_.publish(t);
+
+  if (t.sequence % measurements_every_ == 0 || t.sequence == 1) {
+    last_measurements_ = m.measurements;
+    last_measurements_.time = t.time;
+    bus_.publish(last_measurements_);
+  }
+  // After the tick: energy of a tick ending at midnight belongs to the day that ended.
+  clock_.poll();
+  return t;
+}
+
+}  // namespace meter::kernel

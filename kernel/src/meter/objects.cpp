@@ -1,0 +1,140 @@
+// The kernel's own objects in the registry: energy registers, instantaneous values, the test
+// LED, the clock and the error register. docs/objects.md lists them.
+#include <date/tz.h>
+
+#include <algorithm>
+#include <array>
+
+#include "meter/kernel/meter.h"
+
+namespace meter::kernel {
+
+namespace {
+
+constexpr RoleMask kReaders = kAnyRole;
+
+ObjectInfo register_info(Obis id, Unit unit, const char* description) {
+  return ObjectInfo{id,    ObjectClass::reg, ValueType::integer, unit, -3, kReaders, kNoRole,
+                    ParameterClass::read_only, true, "kernel", description};
+}
+
+ObjectInfo value_info(Obis id, Unit unit, const char* description) {
+  return ObjectInfo{id,    ObjectClass::reg, ValueType::real, unit, 0, kReaders, kNoRole,
+                    ParameterClass::read_only, false, "kernel", description};
+}
+
+ObjectInfo data_info(Obis id, ValueType type, const char* description) {
+  return ObjectInfo{id,        ObjectClass::data, type, Unit::none, 0, kReaders, kNoRole,
+                    ParameterClass::read_only, false, "kernel", description};
+}
+
+// Error register bits (0-0:97.97.0).
+constexpr std::uint64_t kErrorMeasurement = 1;
+constexpr std::uint64_t kErrorClockInvalid = 2;
+
+}  // namespace
+
+void Meter::register_objects() {
+  // Every id below is fixed and distinct, so add() cannot fail here; a clash would be a
+  // programming error caught by the kernel's tests (meter_test checks the object count).
+  auto add = [this](ObjectInfo info, ObjectReader reader, ObjectWriter writer = {}) {
+    (void)objects_.add(std::move(info), std::move(reader), std::move(writer));
+  };
+  auto reg = [this](EnergyRegister r) { return Value{registers_.mwh(r)}; };
+
+  add(register_info(obis("1-0:1.8.0"), Unit::watt_hour, "active energy import (+A), total"),
+      [=] { return reg(EnergyRegister::import_active); });
+  add(register_info(obis("1-0:2.8.0"), Unit::watt_hour, "active energy export (-A), total"),
+      [=] { return reg(EnergyRegister::export_active); });
+  add(register_info(obis("1-0:16.8.0"), Unit::watt_hour, "net active energy, import - export"),
+      [this] { return Value{registers_.net_mwh()}; });
+  add(register_info(obis("1-0:5.8.0"), Unit::var_hour, "reactive energy, quadrant I"),
+      [=] { return reg(EnergyRegister::reactive_q1); });
+  add(register_info(obis("1-0:6.8.0"), Unit::var_hour, "reactive energy, quadrant II"),
+      [=] { return reg(EnergyRegister::reactive_q2); });
+  add(register_info(obis("1-0:7.8.0"), Unit::var_hour, "reactive energy, quadrant III"),
+      [=] { return reg(EnergyRegister::reactive_q3); });
+  add(register_info(obis("1-0:8.8.0"), Unit::var_hour, "reactive energy, quadrant IV"),
+      [=] { return reg(EnergyRegister::reactive_q4); });
+
+  const auto& m = last_measurements_;
+  add(value_info(obis("1-0:1.7.0"), Unit::watt, "active power import (+P)"),
+      [&m] { return Value{std::max(m.total_active_power_w, 0.0)}; });
+  add(value_info(obis("1-0:2.7.0"), Unit::watt, "active power export (-P)"),
+      [&m] { return Value{std::max(-m.total_active_power_w, 0.0)}; });
+  add(value_info(obis("1-0:16.7.0"), Unit::watt, "active power, signed (+import)"),
+      [&m] { return Value{m.total_active_power_w}; });
+  add(value_info(obis("1-0:3.7.0"), Unit::var, "reactive power +Q"),
+      [&m] { return Value{std::max(m.total_reactive_power_var, 0.0)}; });
+  add(value_info(obis("1-0:4.7.0"), Unit::var, "reactive power -Q"),
+      [&m] { return Value{std::max(-m.total_reactive_power_var, 0.0)}; });
+  add(value_info(obis("1-0:9.7.0"), Unit::volt_ampere, "apparent power"),
+      [&m] { return Value{m.total_apparent_power_va}; });
+  add(value_info(obis("1-0:13.7.0"), Unit::none, "power factor, total"),
+      [&m] { return Value{m.total_power_factor}; });
+  add(value_info(obis("1-0:14.7.0"), Unit::hertz, "supply frequency"),
+      [&m] { return Value{m.frequency_hz}; });
+
+  // Per phase: L1 is C = 20..39, L2 40..59, L3 60..79 (IEC 62056-61).
+  for (std::uint8_t p = 0; p < phases_; ++p) {
+    const auto base = static_cast<std::uint8_t>(20 * (p + 1));
+    auto id = [base](std::uint8_t offset) { return Obis{1, 0, std::uint8_t(base + offset), 7, 0}; };
+    add(value_info(id(12), Unit::volt, "voltage"), [&m, p] { return Value{m.voltage_v[p]}; });
+    add(value_info(id(11), Unit::ampere, "current"), [&m, p] { return Value{m.current_a[p]}; });
+    add(value_info(id(1), Unit::watt, "active power import (+P)"),
+        [&m, p] { return Value{std::max(m.active_power_w[p], 0.0)}; });
+    add(value_info(id(2), Unit::watt, "active power export (-P)"),
+        [&m, p] { return Value{std::max(-m.active_power_w[p], 0.0)}; });
+    add(value_info(id(13), Unit::none, "power factor"),
+        [&m, p] { return Value{m.power_factor[p]}; });
+  }
+  if (polyphase_) {
+    for (std::uint8_t p = 0; p < 3; ++p) {
+      add(value_info(Obis{1, 0, std::uint8_t(124 + p), 7, 0}, Unit::volt,
+                     "line-to-line voltage (V12, V23, V31)"),
+          [&m, p] { return Value{m.line_voltage_v[p]}; });
+    }
+  }
+
+  // Test LED: constant as pulses per kWh (DLMS convention), window state, re-activation.
+  auto kh_info = value_info(obis("1-0:0.3.0"), Unit::per_watt_hour, "test LED constant, pulses/kWh");
+  kh_info.scaler = -3;
+  kh_info.legally_relevant = true;
+  add(kh_info, [this] { return Value{1e12 / static_cast<double>(led_.kh_nwh())}; });
+  add(data_info(obis("0-0:128.1.0"), ValueType::boolean, "test LED active"),
+      [this] { return Value{led_.active(clock_.uptime())}; });
+  add(data_info(obis("0-0:128.1.2"), ValueType::unsigned_integer, "test LED pulses since power-up"),
+      [this] { return Value{led_.pulses_total()}; });
+  auto reactivate = data_info(obis("0-0:128.1.3"), ValueType::boolean,
+                              "test LED re-activation: write true for another 24 h");
+  reactivate.parameter_class = ParameterClass::operational;
+  reactivate.write_roles = Role::configurator | Role::calibrator;
+  add(
+      reactivate, [] { return Value{false}; },
+      [this](const Value& v) -> Result<void> {
+        if (!std::get<bool>(v)) return fail("write true to re-activate the test LED");
+        led_.reactivate(clock_.uptime());
+        bus_.publish(TestLedChanged{clock_.now(), true});
+        return {};
+      });
+
+  add(data_info(obis("0-0:128.2.0"), ValueType::unsigned_integer, "samples refused since power-up"),
+      [this] { return Value{metrology_->refused_total()}; });
+  add(data_info(obis("0-0:97.97.0"), ValueType::unsigned_integer,
+                "error register: bit 0 measurement fault, bit 1 time unknown"),
+      [this] {
+        return Value{(measurement_fault_ ? kErrorMeasurement : 0) |
+                     (clock_.valid() ? 0 : kErrorClockInvalid)};
+      });
+  auto clock_info = data_info(obis("0-0:1.0.0"), ValueType::text, "local date and time");
+  clock_info.object_class = ObjectClass::clock;
+  add(clock_info, [this] {
+    if (!clock_.valid()) return Value{std::string("time unknown")};
+    const auto t = date::make_zoned(clock_.zone(), date::floor<std::chrono::seconds>(clock_.now()));
+    return Value{date::format("%F %T %Z", t)};
+  });
+  add(data_info(obis("0-0:128.3.0"), ValueType::text, "time zone"),
+      [this] { return Value{std::string(clock_.zone_name())}; });
+}
+
+}  // namespace meter::kernel
