@@ -1,0 +1,592 @@
+// The header-only C++20 side of the plugin boundary: a plugin is a plain class and one
+// METER_PLUGIN(Class) line. Everything here compiles into the plugin; nothing C++ crosses the
+// C ABI in abi.h, and every exception is caught at the edge and turned into a status.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <list>
+#include <memory>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "meter/sdk/abi.h"
+
+namespace meter::sdk {
+
+/// The outcome of a call across the boundary; mirrors METER_STATUS_*. Zero is never valid.
+enum class Status : std::int32_t {
+  ok = METER_STATUS_OK,
+  error = METER_STATUS_ERROR,
+  invalid_argument = METER_STATUS_INVALID_ARGUMENT,
+  not_found = METER_STATUS_NOT_FOUND,
+  denied = METER_STATUS_DENIED,
+  type_mismatch = METER_STATUS_TYPE_MISMATCH,
+  unavailable = METER_STATUS_UNAVAILABLE,
+  exception = METER_STATUS_EXCEPTION,
+  out_of_memory = METER_STATUS_OUT_OF_MEMORY,
+  conflict = METER_STATUS_CONFLICT,
+};
+
+/// A short lower-case name for a status ("denied"), for logs and test messages.
+constexpr std::string_view to_string(Status s) noexcept {
+  switch (s) {
+    case Status::ok: return "ok";
+    case Status::error: return "error";
+    case Status::invalid_argument: return "invalid argument";
+    case Status::not_found: return "not found";
+    case Status::denied: return "denied";
+    case Status::type_mismatch: return "type mismatch";
+    case Status::unavailable: return "unavailable";
+    case Status::exception: return "exception";
+    case Status::out_of_memory: return "out of memory";
+    case Status::conflict: return "conflict";
+  }
+  return "unknown status";
+}
+
+/// Thrown by the SDK (and by plugins, if they like) to leave a callback with a given status.
+/// The wrapper catches it at the boundary and returns its status to the host.
+class Error : public std::runtime_error {
+ public:
+  Error(Status status, const std::string& what) : std::runtime_error(what), status_(status) {}
+  Status status() const noexcept { return status_; }
+
+ private:
+  Status status_;
+};
+
+/// An OBIS code; `obis("1-0:1.8.0")` makes one at compile time.
+using Obis = meter_obis;
+
+namespace detail {
+constexpr bool parse_obis_group(std::string_view& text, char separator, std::uint8_t& out) {
+  unsigned value = 0;
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    value = value * 10 + static_cast<unsigned>(text[digits] - '0');
+    if (value > 255) return false;
+    ++digits;
+  }
+  if (digits == 0) return false;
+  text.remove_prefix(digits);
+  if (separator != '\0') {
+    if (text.empty() || text.front() != separator) return false;
+    text.remove_prefix(1);
+  }
+  out = static_cast<std::uint8_t>(value);
+  return true;
+}
+}  // namespace detail
+
+/// Parses "1-0:1.8.0" or "1-0:1.8.0*255"; nullopt when the text is not an OBIS code.
+constexpr std::optional<Obis> parse_obis(std::string_view text) {
+  Obis o{0, 0, 0, 0, 0, 255};
+  if (!detail::parse_obis_group(text, '-', o.a) || !detail::parse_obis_group(text, ':', o.b) ||
+      !detail::parse_obis_group(text, '.', o.c) || !detail::parse_obis_group(text, '.', o.d) ||
+      !detail::parse_obis_group(text, '\0', o.e)) {
+    return std::nullopt;
+  }
+  if (text.empty()) return o;
+  if (text.front() != '*') return std::nullopt;
+  text.remove_prefix(1);
+  if (!detail::parse_obis_group(text, '\0', o.f) || !text.empty()) return std::nullopt;
+  return o;
+}
+
+/// A compile-time OBIS code; a malformed literal does not compile.
+consteval Obis obis(std::string_view text) {
+  auto parsed = parse_obis(text);
+  if (!parsed) throw "malformed OBIS code";  // NOLINT: consteval diagnostic only
+  return *parsed;
+}
+
+constexpr bool operator==(const Obis& x, const Obis& y) noexcept {
+  return x.a == y.a && x.b == y.b && x.c == y.c && x.d == y.d && x.e == y.e && x.f == y.f;
+}
+
+/// "1-0:1.8.0", with "*F" only when F is not 255.
+inline std::string to_string(const Obis& o) {
+  std::string s = std::to_string(o.a) + '-' + std::to_string(o.b) + ':' + std::to_string(o.c) +
+                  '.' + std::to_string(o.d) + '.' + std::to_string(o.e);
+  if (o.f != 255) s += '*' + std::to_string(o.f);
+  return s;
+}
+
+/// A value as C++ sees it; the variant's order follows METER_VALUE_* minus one.
+using Value = std::variant<bool, std::int64_t, std::uint64_t, double, std::string,
+                           std::vector<std::uint8_t>>;
+
+/// Copies a C value into a C++ one (the C value's bytes may be freed afterwards).
+inline Value from_c(const meter_value& v) {
+  switch (v.type) {
+    case METER_VALUE_BOOLEAN: return Value{v.boolean != 0};
+    case METER_VALUE_INTEGER: return Value{v.integer};
+    case METER_VALUE_UNSIGNED: return Value{v.unsigned_integer};
+    case METER_VALUE_REAL: return Value{v.real};
+    case METER_VALUE_TEXT:
+      return Value{v.size == 0 ? std::string{}
+                               : std::string(reinterpret_cast<const char*>(v.bytes), v.size)};
+    case METER_VALUE_OCTETS:
+      return Value{v.size == 0 ? std::vector<std::uint8_t>{}
+                               : std::vector<std::uint8_t>(v.bytes, v.bytes + v.size)};
+    default: throw Error(Status::type_mismatch, "value of unknown type");
+  }
+}
+
+/// Lends a C++ value as a C value; the result points into `v` and lives as long as `v` does.
+inline meter_value to_c(const Value& v) noexcept {
+  meter_value out{};
+  out.type = static_cast<meter_value_type>(v.index() + 1);
+  switch (v.index()) {
+    case 0: out.boolean = std::get<bool>(v) ? 1 : 0; break;
+    case 1: out.integer = std::get<std::int64_t>(v); break;
+    case 2: out.unsigned_integer = std::get<std::uint64_t>(v); break;
+    case 3: out.real = std::get<double>(v); break;
+    case 4: {
+      const auto& s = std::get<std::string>(v);
+      out.bytes = reinterpret_cast<const std::uint8_t*>(s.data());
+      out.size = s.size();
+      break;
+    }
+    default: {
+      const auto& b = std::get<std::vector<std::uint8_t>>(v);
+      out.bytes = b.data();
+      out.size = b.size();
+      break;
+    }
+  }
+  return out;
+}
+
+/// Maps an event struct to its METER_EVENT_* number: EventTraits<meter_energy_tick>::kType.
+template <class Event>
+struct EventTraits;
+template <> struct EventTraits<meter_energy_tick> { static constexpr meter_event_type kType = METER_EVENT_ENERGY_TICK; };
+template <> struct EventTraits<meter_measurements> { static constexpr meter_event_type kType = METER_EVENT_MEASUREMENTS; };
+template <> struct EventTraits<meter_power_restore> { static constexpr meter_event_type kType = METER_EVENT_POWER_RESTORE; };
+template <> struct EventTraits<meter_time_changed> { static constexpr meter_event_type kType = METER_EVENT_TIME_CHANGED; };
+template <> struct EventTraits<meter_midnight> { static constexpr meter_event_type kType = METER_EVENT_MIDNIGHT; };
+template <> struct EventTraits<meter_parameter_changed> { static constexpr meter_event_type kType = METER_EVENT_PARAMETER_CHANGED; };
+template <> struct EventTraits<meter_seal_changed> { static constexpr meter_event_type kType = METER_EVENT_SEAL_CHANGED; };
+template <> struct EventTraits<meter_plugin_event> { static constexpr meter_event_type kType = METER_EVENT_PLUGIN; };
+
+/// Describes an object a plugin provides (the C++ face of meter_object_info).
+struct ObjectSpec {
+  Obis id{};
+  meter_value_type type = METER_VALUE_INTEGER;
+  std::uint8_t unit = 255;  ///< DLMS/COSEM unit number; 30 is Wh, 255 none
+  std::int8_t scaler = 0;
+  std::uint8_t read_roles = 0x0F;
+  std::uint8_t write_roles = 0;
+  meter_parameter_class parameter_class = METER_PARAMETER_READ_ONLY;
+  bool legally_relevant = false;
+  std::string description;
+};
+
+namespace detail {
+
+/// Runs `body`, turning every exception into a status. The one place exceptions stop.
+template <class Body>
+meter_status guarded(Body&& body) noexcept {
+  try {
+    if constexpr (std::is_void_v<std::invoke_result_t<Body>>) {
+      std::forward<Body>(body)();
+      return METER_STATUS_OK;
+    } else {
+      return static_cast<meter_status>(std::forward<Body>(body)());
+    }
+  } catch (const Error& e) {
+    return static_cast<meter_status>(e.status());
+  } catch (const std::bad_alloc&) {
+    return METER_STATUS_OUT_OF_MEMORY;
+  } catch (...) {
+    return METER_STATUS_EXCEPTION;
+  }
+}
+
+inline void throw_if_failed(meter_status status, std::string_view what) {
+  if (status != METER_STATUS_OK) {
+    throw Error(static_cast<Status>(status),
+                std::string(what) + ": " + std::string(to_string(static_cast<Status>(status))));
+  }
+}
+
+inline void copy_value(void* user_data, const meter_value* value) {
+  auto* out = static_cast<std::optional<Value>*>(user_data);
+  try {
+    *out = from_c(*value);
+  } catch (...) {
+    out->reset();
+  }
+}
+
+}  // namespace detail
+
+class Host;
+
+/// A plugin's view of its own NVM namespace (or, with the `nvm:<id>` capability, another's).
+/// Records are typed values under string keys. Kernel thread only.
+class Nvm {
+ public:
+  /// The record under `key`, or nullopt when there is none.
+  std::optional<Value> get(std::string_view key) const {
+    std::optional<Value> out;
+    const std::string k(key);
+    const auto status = api_->nvm_get(api_->context, ns(), k.c_str(), &detail::copy_value, &out);
+    if (status == METER_STATUS_NOT_FOUND) return std::nullopt;
+    detail::throw_if_failed(status, "nvm get " + k);
+    return out;
+  }
+  /// Stores `value` under `key`, replacing any record.
+  void put(std::string_view key, const Value& value) {
+    const std::string k(key);
+    const meter_value v = to_c(value);
+    detail::throw_if_failed(api_->nvm_put(api_->context, ns(), k.c_str(), &v), "nvm put " + k);
+  }
+  /// Removes `key`; returns false when there was no such record.
+  bool erase(std::string_view key) {
+    const std::string k(key);
+    const auto status = api_->nvm_erase(api_->context, ns(), k.c_str());
+    if (status == METER_STATUS_NOT_FOUND) return false;
+    detail::throw_if_failed(status, "nvm erase " + k);
+    return true;
+  }
+  /// Runs `body` in a transaction: every write in it persists together, or (if it throws) none.
+  template <class Body>
+  void transaction(Body&& body) {
+    detail::throw_if_failed(api_->nvm_begin(api_->context), "nvm begin");
+    try {
+      std::forward<Body>(body)();
+    } catch (...) {
+      api_->nvm_rollback(api_->context);
+      throw;
+    }
+    detail::throw_if_failed(api_->nvm_commit(api_->context), "nvm commit");
+  }
+
+ private:
+  friend class Host;
+  Nvm(const meter_host_api* api, std::string name_space)
+      : api_(api), name_space_(std::move(name_space)) {}
+  const char* ns() const noexcept { return name_space_.empty() ? nullptr : name_space_.c_str(); }
+
+  const meter_host_api* api_;
+  std::string name_space_;
+};
+
+/// The host as a plugin sees it. Made by the wrapper and handed to the plugin's constructor;
+/// it lives until the plugin is destroyed. Kernel thread only. Failing calls throw Error, which
+/// the wrapper turns into the callback's status unless the plugin catches it.
+class Host {
+ public:
+  explicit Host(const meter_host_api* api) : api_(api) {}
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  const meter_host_api* api() const noexcept { return api_; }
+
+  void log(meter_log_level level, std::string_view message) const {
+    const std::string m(message);
+    api_->log(api_->context, level, m.c_str());
+  }
+  void debug(std::string_view m) const { log(METER_LOG_DEBUG, m); }
+  void info(std::string_view m) const { log(METER_LOG_INFO, m); }
+  void warning(std::string_view m) const { log(METER_LOG_WARNING, m); }
+  void error(std::string_view m) const { log(METER_LOG_ERROR, m); }
+
+  /// Meter time, UTC; meaningful only while time_valid().
+  std::chrono::sys_time<std::chrono::milliseconds> now() const {
+    return std::chrono::sys_time<std::chrono::milliseconds>(
+        std::chrono::milliseconds(api_->now_utc_ms(api_->context, nullptr)));
+  }
+  bool time_valid() const {
+    std::int32_t valid = 0;
+    api_->now_utc_ms(api_->context, &valid);
+    return valid != 0;
+  }
+  /// Time since power-up; monotonic.
+  std::chrono::milliseconds uptime() const {
+    return std::chrono::milliseconds(api_->uptime_ms(api_->context));
+  }
+
+  /// Calls `handler(const Event&)` for each event of that type. The handler may return void or
+  /// Status; a throw or a status other than ok counts as a fault of the plugin.
+  template <class Event, class Handler>
+  std::uint64_t on(Handler&& handler) {
+    return subscribe(EventTraits<Event>::kType, nullptr,
+                     [h = std::forward<Handler>(handler)](const meter_event& e) mutable {
+                       return call(h, *static_cast<const Event*>(e.data));
+                     });
+  }
+
+  /// Calls `handler(const meter_plugin_event&)` for each plugin event on `topic`.
+  template <class Handler>
+  std::uint64_t on_topic(std::string_view topic, Handler&& handler) {
+    return subscribe(METER_EVENT_PLUGIN, std::string(topic).c_str(),
+                     [h = std::forward<Handler>(handler)](const meter_event& e) mutable {
+                       return call(h, *static_cast<const meter_plugin_event*>(e.data));
+                     });
+  }
+
+  void unsubscribe(std::uint64_t subscription) {
+    detail::throw_if_failed(api_->unsubscribe(api_->context, subscription), "unsubscribe");
+  }
+
+  /// Publishes `payload` on `topic` to every plugin subscribed to it.
+  void publish(std::string_view topic, const void* payload, std::size_t size) {
+    const std::string t(topic);
+    detail::throw_if_failed(api_->publish(api_->context, t.c_str(), payload, size),
+                            "publish " + t);
+  }
+  void publish(std::string_view topic, std::string_view text = {}) {
+    publish(topic, text.data(), text.size());
+  }
+
+  /// Registers an object whose value `reader()` returns (a Value or anything convertible).
+  /// `writer(const Value&)`, if given, accepts writes the gate allowed.
+  template <class Reader>
+  void provide(const ObjectSpec& spec, Reader&& reader,
+               std::function<void(const Value&)> writer = {}) {
+    auto object = std::make_unique<Object>();
+    object->reader = [r = std::forward<Reader>(reader)]() mutable { return Value(r()); };
+    object->writer = std::move(writer);
+    meter_object_info info{};
+    info.struct_size = sizeof(meter_object_info);
+    info.id = spec.id;
+    info.type = spec.type;
+    info.unit = spec.unit;
+    info.scaler = spec.scaler;
+    info.read_roles = spec.read_roles;
+    info.write_roles = spec.write_roles;
+    info.parameter_class = spec.parameter_class;
+    info.legally_relevant = spec.legally_relevant ? 1 : 0;
+    info.description = spec.description.c_str();
+    Object* raw = object.get();
+    objects_.push_back(std::move(object));
+    const auto status = api_->register_object(api_->context, &info, &Host::read_trampoline,
+                                              raw->writer ? &Host::write_trampoline : nullptr, raw);
+    if (status != METER_STATUS_OK) objects_.pop_back();
+    detail::throw_if_failed(status, "register object " + to_string(spec.id));
+  }
+
+  /// Reads any object in the meter; nullopt when it does not exist or may not be read.
+  std::optional<Value> read(const Obis& id) const {
+    std::optional<Value> out;
+    if (api_->read_object(api_->context, id, &detail::copy_value, &out) != METER_STATUS_OK) {
+      return std::nullopt;
+    }
+    return out;
+  }
+
+  /// Writes an object through the parameter gate; returns the gate's status.
+  Status write(const Obis& id, const Value& value) {
+    const meter_value v = to_c(value);
+    return static_cast<Status>(api_->write_object(api_->context, id, &v));
+  }
+
+  /// A configuration value of type T (bool, std::int64_t, std::uint64_t, double, std::string,
+  /// std::vector<std::uint8_t>; int and unsigned convert). Throws Error when missing.
+  template <class T>
+  T config(std::string_view key) const {
+    std::optional<Value> out;
+    const std::string k(key);
+    detail::throw_if_failed(api_->config_get(api_->context, k.c_str(), &detail::copy_value, &out),
+                            "config " + k);
+    if (!out) throw Error(Status::type_mismatch, "config " + k + ": unreadable value");
+    return convert<T>(*out, k);
+  }
+
+  /// A configuration value, or `fallback` when the key is not set.
+  template <class T>
+  T config_or(std::string_view key, T fallback) const {
+    std::optional<Value> out;
+    const std::string k(key);
+    const auto status = api_->config_get(api_->context, k.c_str(), &detail::copy_value, &out);
+    if (status == METER_STATUS_NOT_FOUND || !out) return fallback;
+    detail::throw_if_failed(status, "config " + k);
+    return convert<T>(*out, k);
+  }
+
+  /// The plugin's own NVM namespace.
+  Nvm nvm() const { return Nvm(api_, {}); }
+  /// Another plugin's namespace; needs the `nvm:<id>` capability, granted.
+  Nvm nvm_of(std::string_view plugin_id) const { return Nvm(api_, std::string(plugin_id)); }
+
+  /// Opens (disconnects the load) or closes relay `relay`; needs the `relay` capability.
+  Status trip_relay(std::uint32_t relay, bool open) {
+    return static_cast<Status>(api_->trip_relay(api_->context, relay, open ? 1 : 0));
+  }
+
+ private:
+  using Handler = std::function<meter_status(const meter_event&)>;
+  struct Object {
+    std::function<Value()> reader;
+    std::function<void(const Value&)> writer;
+    Value last;  // keeps text/octets alive until the next read, as the ABI asks
+  };
+
+  template <class H, class E>
+  static meter_status call(H& h, const E& e) {
+    if constexpr (std::is_same_v<std::invoke_result_t<H&, const E&>, Status>) {
+      return static_cast<meter_status>(h(e));
+    } else {
+      h(e);
+      return METER_STATUS_OK;
+    }
+  }
+
+  template <class T>
+  static T convert(const Value& v, const std::string& key) {
+    if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string> ||
+                  std::is_same_v<T, std::vector<std::uint8_t>>) {
+      if (auto* p = std::get_if<T>(&v)) return *p;
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (auto* p = std::get_if<double>(&v)) return static_cast<T>(*p);
+      if (auto* p = std::get_if<std::int64_t>(&v)) return static_cast<T>(*p);
+    } else if constexpr (std::is_integral_v<T>) {
+      if (auto* p = std::get_if<std::int64_t>(&v)) return static_cast<T>(*p);
+      if (auto* p = std::get_if<std::uint64_t>(&v)) return static_cast<T>(*p);
+    }
+    throw Error(Status::type_mismatch, "config " + key + ": value has another type");
+  }
+
+  std::uint64_t subscribe(meter_event_type type, const char* topic, Handler handler) {
+    auto owned = std::make_unique<Handler>(std::move(handler));
+    std::uint64_t id = 0;
+    const auto status =
+        api_->subscribe(api_->context, type, topic, &Host::event_trampoline, owned.get(), &id);
+    detail::throw_if_failed(status, "subscribe");
+    handlers_.push_back(std::move(owned));
+    return id;
+  }
+
+  static meter_status event_trampoline(void* user_data, const meter_event* event) {
+    return detail::guarded([&] { return (*static_cast<Handler*>(user_data))(*event); });
+  }
+  static meter_status read_trampoline(void* user_data, meter_value* out) {
+    return detail::guarded([&] {
+      auto* object = static_cast<Object*>(user_data);
+      object->last = object->reader();
+      *out = to_c(object->last);
+    });
+  }
+  static meter_status write_trampoline(void* user_data, const meter_value* value) {
+    return detail::guarded([&] { static_cast<Object*>(user_data)->writer(from_c(*value)); });
+  }
+
+  const meter_host_api* api_;
+  std::list<std::unique_ptr<Handler>> handlers_;
+  std::list<std::unique_ptr<Object>> objects_;
+};
+
+namespace detail {
+
+/// One plugin instance: the Host the plugin talks to, and the plugin object.
+template <class P>
+struct Instance {
+  explicit Instance(const meter_host_api* api) : host(api) {}
+  Host host;
+  std::optional<P> plugin;
+};
+
+template <class P, class Member>
+meter_status call_optional(P& plugin, Member member) {
+  if constexpr (std::is_same_v<std::invoke_result_t<Member, P&>, Status>) {
+    return static_cast<meter_status>((plugin.*member)());
+  } else {
+    (plugin.*member)();
+    return METER_STATUS_OK;
+  }
+}
+
+template <class P>
+struct Adapter {
+  static meter_status create(const meter_host_api* api, meter_plugin_instance** out) noexcept {
+    if (api == nullptr || out == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    if (api->abi_major != METER_ABI_MAJOR || api->struct_size < sizeof(meter_host_api)) {
+      return METER_STATUS_UNAVAILABLE;
+    }
+    Instance<P>* instance = nullptr;
+    const meter_status status = guarded([&] {
+      auto owned = std::make_unique<Instance<P>>(api);
+      owned->plugin.emplace(owned->host);
+      instance = owned.release();
+    });
+    if (status == METER_STATUS_OK) *out = reinterpret_cast<meter_plugin_instance*>(instance);
+    return status;
+  }
+  static void destroy(meter_plugin_instance* instance) noexcept {
+    auto* self = reinterpret_cast<Instance<P>*>(instance);
+    try {
+      delete self;
+    } catch (...) {  // a destructor that throws would terminate; nothing may escape here
+    }
+  }
+  static meter_status start(meter_plugin_instance* instance) noexcept {
+    auto* self = reinterpret_cast<Instance<P>*>(instance);
+    if constexpr (requires(P& p) { p.start(); }) {
+      return guarded([&] { return call_optional(*self->plugin, &P::start); });
+    } else {
+      (void)self;
+      return METER_STATUS_OK;
+    }
+  }
+  static meter_status stop(meter_plugin_instance* instance) noexcept {
+    auto* self = reinterpret_cast<Instance<P>*>(instance);
+    if constexpr (requires(P& p) { p.stop(); }) {
+      return guarded([&] { return call_optional(*self->plugin, &P::stop); });
+    } else {
+      (void)self;
+      return METER_STATUS_OK;
+    }
+  }
+  static meter_status self_test(meter_plugin_instance* instance) noexcept {
+    auto* self = reinterpret_cast<Instance<P>*>(instance);
+    if constexpr (requires(P& p) { p.self_test(); }) {
+      return guarded([&] { return call_optional(*self->plugin, &P::self_test); });
+    } else {
+      (void)self;
+      return METER_STATUS_OK;
+    }
+  }
+};
+
+/// The descriptor of plugin class P, in static storage.
+template <class P>
+const meter_plugin_descriptor* descriptor(const char* id, const char* version,
+                                          const char* manifest) noexcept {
+  static const meter_plugin_descriptor kDescriptor = {
+      METER_ABI_MAJOR,        METER_ABI_MINOR,      sizeof(meter_plugin_descriptor),
+      id,                     version,              manifest,
+      &Adapter<P>::create,    &Adapter<P>::destroy, &Adapter<P>::start,
+      &Adapter<P>::stop,      &Adapter<P>::self_test};
+  return &kDescriptor;
+}
+
+}  // namespace detail
+}  // namespace meter::sdk
+
+/// The embedded plugin.toml; meter_add_plugin() generates its definition.
+extern "C" const char meter_plugin_manifest_toml[];
+
+/// Declares plugin class `Class` (constructible from `meter::sdk::Host&`, with optional
+/// `start()`, `stop()` and `self_test()` returning void or meter::sdk::Status) and exports the
+/// entry symbol. Use once per plugin, in one source file. METER_PLUGIN_ID and
+/// METER_PLUGIN_VERSION come from the manifest through meter_add_plugin().
+#define METER_PLUGIN(Class)                                                                  \
+  extern "C" METER_EXPORT const meter_plugin_descriptor* meter_plugin_entry(void) {          \
+    return ::meter::sdk::detail::descriptor<Class>(METER_PLUGIN_ID, METER_PLUGIN_VERSION,    \
+                                                   meter_plugin_manifest_toml);              \
+  }

@@ -1,0 +1,540 @@
+// A fake meter for plugin unit tests: it implements the host side of abi.h in memory, with a
+// virtual clock, events a test publishes, objects and NVM a test can inspect, granted
+// capabilities, a recorded relay and a log. Every plugin in plugins/ tests itself with it, and
+// meter-plugin-check drives plugins through it.
+//
+// Header-only; depends on the SDK headers and toml++ only. Single-threaded, like the kernel.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "meter/sdk/abi.h"
+#include "meter/sdk/manifest.h"
+#include "meter/sdk/plugin.h"
+
+namespace meter::sdk::testing {
+
+/// Where a plugin is in its lifecycle, as the fake host drives it.
+enum class Stage : std::uint8_t { loaded = 1, created, started, stopped, destroyed };
+
+/// A log line the plugin wrote.
+struct LogLine {
+  meter_log_level level = METER_LOG_INFO;
+  std::string message;
+};
+
+/// A relay operation the plugin asked for (and was allowed).
+struct RelayTrip {
+  std::uint32_t relay = 0;
+  bool open = false;
+};
+
+/// What a test passes to the fake host.
+struct FakeHostOptions {
+  toml::table config;                     ///< the plugin's configuration (validated)
+  std::set<std::string> granted;          ///< capabilities the "SKU" grants
+  std::int64_t start_time_utc_ms = 1'700'000'000'000;  ///< virtual clock start (2023-11-14)
+  bool time_valid = true;
+  std::uint32_t relays = 1;               ///< relays the fake board has
+};
+
+/// The fake host. Construct with a plugin's descriptor (from meter_plugin_entry() linked in, or
+/// from a loaded library); then create(), start(), drive events, inspect, stop(), destroy().
+/// The destructor stops and destroys a plugin still alive.
+class FakeHost {
+ public:
+  explicit FakeHost(const meter_plugin_descriptor* descriptor, FakeHostOptions options = {})
+      : descriptor_(descriptor), options_(std::move(options)) {
+    now_utc_ms_ = options_.start_time_utc_ms;
+    time_valid_ = options_.time_valid;
+    api_.struct_size = sizeof(meter_host_api);
+    api_.abi_major = METER_ABI_MAJOR;
+    api_.abi_minor = METER_ABI_MINOR;
+    api_.context = reinterpret_cast<meter_host_context*>(this);
+    api_.log = &FakeHost::c_log;
+    api_.now_utc_ms = &FakeHost::c_now;
+    api_.uptime_ms = &FakeHost::c_uptime;
+    api_.subscribe = &FakeHost::c_subscribe;
+    api_.unsubscribe = &FakeHost::c_unsubscribe;
+    api_.publish = &FakeHost::c_publish;
+    api_.register_object = &FakeHost::c_register_object;
+    api_.read_object = &FakeHost::c_read_object;
+    api_.write_object = &FakeHost::c_write_object;
+    api_.config_get = &FakeHost::c_config_get;
+    api_.nvm_get = &FakeHost::c_nvm_get;
+    api_.nvm_put = &FakeHost::c_nvm_put;
+    api_.nvm_erase = &FakeHost::c_nvm_erase;
+    api_.nvm_begin = &FakeHost::c_nvm_begin;
+    api_.nvm_commit = &FakeHost::c_nvm_commit;
+    api_.nvm_rollback = &FakeHost::c_nvm_rollback;
+    api_.trip_relay = &FakeHost::c_trip_relay;
+    if (descriptor_ != nullptr && descriptor_->manifest_toml != nullptr) {
+      ManifestParse parsed = parse_manifest(descriptor_->manifest_toml, "embedded plugin.toml");
+      manifest_errors_ = std::move(parsed.errors);
+      manifest_ = std::move(parsed.manifest);
+    }
+    if (manifest_) {
+      ConfigCheck check = validate_config(*manifest_, options_.config, "test configuration");
+      config_errors_ = std::move(check.errors);
+      config_ = std::move(check.values);
+    }
+  }
+  FakeHost(const FakeHost&) = delete;
+  FakeHost& operator=(const FakeHost&) = delete;
+  ~FakeHost() {
+    if (stage_ == Stage::started) (void)stop();
+    if (stage_ == Stage::created || stage_ == Stage::stopped) destroy();
+  }
+
+  // ----- lifecycle -------------------------------------------------------------------------
+
+  /// Creates the plugin; refuses (invalid_argument) when the manifest or config is invalid.
+  Status create() {
+    if (descriptor_ == nullptr || !manifest_ || !config_errors_.empty()) {
+      return Status::invalid_argument;
+    }
+    const auto status = static_cast<Status>(descriptor_->create(&api_, &instance_));
+    close_open_transaction();
+    if (status == Status::ok) stage_ = Stage::created;
+    return status;
+  }
+  Status start() {
+    if (stage_ != Stage::created) return Status::unavailable;
+    stage_ = Stage::started;  // handlers and object reads are legal from inside start
+    const auto status = static_cast<Status>(descriptor_->start(instance_));
+    close_open_transaction();
+    if (status != Status::ok) stage_ = Stage::created;
+    return status;
+  }
+  Status stop() {
+    if (stage_ != Stage::started) return Status::unavailable;
+    const auto status = static_cast<Status>(descriptor_->stop(instance_));
+    close_open_transaction();
+    subscriptions_.clear();
+    objects_.clear();
+    stage_ = Stage::stopped;
+    return status;
+  }
+  void destroy() {
+    if (stage_ != Stage::created && stage_ != Stage::stopped) return;
+    subscriptions_.clear();
+    objects_.clear();
+    descriptor_->destroy(instance_);
+    instance_ = nullptr;
+    stage_ = Stage::destroyed;
+  }
+  /// Calls the optional self_test callback; ok when the plugin has none.
+  Status self_test() {
+    if (stage_ != Stage::started) return Status::unavailable;
+    if (!METER_HAS_FIELD(meter_plugin_descriptor, descriptor_->struct_size, self_test) ||
+        descriptor_->self_test == nullptr) {
+      return Status::ok;
+    }
+    return static_cast<Status>(descriptor_->self_test(instance_));
+  }
+  Stage stage() const noexcept { return stage_; }
+
+  // ----- clock -----------------------------------------------------------------------------
+
+  void set_time_utc_ms(std::int64_t t) noexcept { now_utc_ms_ = t; }
+  void set_time_valid(bool valid) noexcept { time_valid_ = valid; }
+  /// Moves both wall time and uptime forward.
+  void advance_ms(std::int64_t step_ms) noexcept {
+    now_utc_ms_ += step_ms;
+    uptime_ms_ += step_ms;
+  }
+  std::int64_t now_utc_ms() const noexcept { return now_utc_ms_; }
+
+  // ----- events ----------------------------------------------------------------------------
+
+  /// Delivers an event to the plugin's subscribers of `type`; returns how many handlers failed.
+  std::size_t publish(meter_event_type type, const void* data, const char* topic = nullptr) {
+    const meter_event event{type, data};
+    std::size_t failed = 0;
+    const auto snapshot = subscriptions_;  // a handler may subscribe or unsubscribe
+    for (const auto& [id, s] : snapshot) {
+      if (s.type != type) continue;
+      if (type == METER_EVENT_PLUGIN && !s.topic.empty() && topic != nullptr && s.topic != topic) {
+        continue;
+      }
+      if (s.handler(s.user_data, &event) != METER_STATUS_OK) {
+        ++failed;
+        ++faults_;
+      }
+    }
+    return failed;
+  }
+  template <class Event>
+  std::size_t publish(const Event& event) {
+    return publish(EventTraits<Event>::kType, &event);
+  }
+  /// Publishes a plugin event as another plugin would (source "test").
+  std::size_t publish_topic(const std::string& topic, std::string_view payload = {}) {
+    const meter_plugin_event e{topic.c_str(), "test",
+                               reinterpret_cast<const std::uint8_t*>(payload.data()),
+                               payload.size(), now_utc_ms_};
+    return publish(METER_EVENT_PLUGIN, &e, topic.c_str());
+  }
+  /// Builds and publishes an energy tick of `duration_ms` with `delta_import_mwh` imported;
+  /// advances the clock by the duration first.
+  std::size_t tick(std::int64_t duration_ms, std::int64_t delta_import_mwh) {
+    advance_ms(duration_ms);
+    meter_energy_tick t{};
+    t.sequence = ++tick_sequence_;
+    t.time_utc_ms = now_utc_ms_;
+    t.time_valid = time_valid_ ? 1 : 0;
+    t.duration_ms = duration_ms;
+    t.delta_mwh[0] = delta_import_mwh;
+    total_import_mwh_ += delta_import_mwh;
+    t.total_mwh[0] = total_import_mwh_;
+    t.active_power_w = duration_ms > 0 ? static_cast<double>(delta_import_mwh) * 3600.0 /
+                                             static_cast<double>(duration_ms)
+                                       : 0.0;
+    return publish(t);
+  }
+  std::size_t subscriptions() const noexcept { return subscriptions_.size(); }
+  /// Handler calls that threw or returned an error.
+  std::size_t faults() const noexcept { return faults_; }
+  /// Plugin events the plugin published, in order: {topic, payload}.
+  const std::vector<std::pair<std::string, std::string>>& published() const noexcept {
+    return published_;
+  }
+
+  // ----- objects ---------------------------------------------------------------------------
+
+  /// An object of the "kernel" the plugin can read (e.g. a register).
+  void set_object(const Obis& id, Value value) { kernel_objects_[key(id)] = std::move(value); }
+  bool has_object(const Obis& id) const { return objects_.count(key(id)) != 0; }
+  std::size_t objects() const noexcept { return objects_.size(); }
+  const meter_object_info* object_info(const Obis& id) const {
+    auto it = objects_.find(key(id));
+    return it == objects_.end() ? nullptr : &it->second.info;
+  }
+  /// Reads an object the plugin provides (or a kernel object set with set_object).
+  std::optional<Value> read(const Obis& id) {
+    std::optional<Value> out;
+    if (read_into(id, &detail::copy_value, &out) != METER_STATUS_OK) return std::nullopt;
+    return out;
+  }
+  /// Writes an object the plugin provides, as a meter-shop port would (no capability check).
+  Status write(const Obis& id, const Value& value) {
+    auto it = objects_.find(key(id));
+    if (it == objects_.end()) return Status::not_found;
+    if (it->second.write == nullptr) return Status::denied;
+    const meter_value v = to_c(value);
+    return static_cast<Status>(it->second.write(it->second.user_data, &v));
+  }
+  /// Writes the plugin made to kernel objects, in order.
+  const std::vector<std::pair<Obis, Value>>& kernel_writes() const noexcept {
+    return kernel_writes_;
+  }
+
+  // ----- NVM, relay, log, manifest ---------------------------------------------------------
+
+  /// The committed record `key` in namespace `name_space` (the plugin's own by default).
+  std::optional<Value> nvm(std::string_view key, std::string name_space = {}) const {
+    if (name_space.empty()) name_space = own_namespace();
+    auto ns = nvm_.find(name_space);
+    if (ns == nvm_.end()) return std::nullopt;
+    auto it = ns->second.find(std::string(key));
+    if (it == ns->second.end()) return std::nullopt;
+    return it->second;
+  }
+  void set_nvm(std::string_view key, Value value, std::string name_space = {}) {
+    if (name_space.empty()) name_space = own_namespace();
+    nvm_[name_space][std::string(key)] = std::move(value);
+  }
+  const std::vector<RelayTrip>& relay_trips() const noexcept { return relay_trips_; }
+  const std::vector<LogLine>& log() const noexcept { return log_; }
+  const std::optional<Manifest>& manifest() const noexcept { return manifest_; }
+  const std::vector<std::string>& manifest_errors() const noexcept { return manifest_errors_; }
+  const std::vector<std::string>& config_errors() const noexcept { return config_errors_; }
+  const meter_host_api* api() const noexcept { return &api_; }
+
+ private:
+  struct Subscription {
+    meter_event_type type = 0;
+    std::string topic;
+    meter_event_fn handler = nullptr;
+    void* user_data = nullptr;
+  };
+  struct Object {
+    meter_object_info info{};
+    std::string description;
+    meter_object_read_fn read = nullptr;
+    meter_object_write_fn write = nullptr;
+    void* user_data = nullptr;
+  };
+  using Records = std::map<std::string, std::map<std::string, Value>>;
+
+  static std::uint64_t key(const Obis& o) noexcept {
+    return (std::uint64_t{o.a} << 40) | (std::uint64_t{o.b} << 32) | (std::uint64_t{o.c} << 24) |
+           (std::uint64_t{o.d} << 16) | (std::uint64_t{o.e} << 8) | o.f;
+  }
+  static FakeHost& self(meter_host_context* c) { return *reinterpret_cast<FakeHost*>(c); }
+  std::string own_namespace() const { return manifest_ ? manifest_->id : std::string("plugin"); }
+  bool running() const noexcept { return stage_ == Stage::started; }
+  bool alive() const noexcept { return stage_ != Stage::destroyed; }
+
+  void close_open_transaction() {
+    if (transaction_) transaction_.reset();  // an open transaction is rolled back
+  }
+
+  meter_status read_into(const Obis& id, meter_value_sink_fn sink, void* user_data) {
+    if (auto it = objects_.find(key(id)); it != objects_.end()) {
+      meter_value v{};
+      const meter_status s = it->second.read(it->second.user_data, &v);
+      if (s != METER_STATUS_OK) return s;
+      sink(user_data, &v);
+      return METER_STATUS_OK;
+    }
+    if (auto it = kernel_objects_.find(key(id)); it != kernel_objects_.end()) {
+      const meter_value v = to_c(it->second);
+      sink(user_data, &v);
+      return METER_STATUS_OK;
+    }
+    return METER_STATUS_NOT_FOUND;
+  }
+
+  /// NULL is the plugin's own namespace; another needs `nvm:<id>`, granted.
+  std::optional<std::string> namespace_for(const char* name_space) const {
+    if (name_space == nullptr || own_namespace() == name_space) return own_namespace();
+    const std::string capability = std::string("nvm:") + name_space;
+    if (manifest_ && manifest_->has_capability(capability) && options_.granted.count(capability)) {
+      return std::string(name_space);
+    }
+    return std::nullopt;
+  }
+  Records& records() { return transaction_ ? *transaction_ : nvm_; }
+
+  static void c_log(meter_host_context* c, meter_log_level level, const char* message) {
+    self(c).log_.push_back({level, message ? message : ""});
+  }
+  static std::int64_t c_now(meter_host_context* c, std::int32_t* valid) {
+    if (valid != nullptr) *valid = self(c).time_valid_ ? 1 : 0;
+    return self(c).now_utc_ms_;
+  }
+  static std::int64_t c_uptime(meter_host_context* c) { return self(c).uptime_ms_; }
+  static meter_status c_subscribe(meter_host_context* c, meter_event_type type, const char* topic,
+                                  meter_event_fn handler, void* user_data,
+                                  std::uint64_t* subscription) {
+    auto& h = self(c);
+    if (handler == nullptr || type < METER_EVENT_ENERGY_TICK || type > METER_EVENT_PLUGIN) {
+      return METER_STATUS_INVALID_ARGUMENT;
+    }
+    if (h.stage_ != Stage::loaded && h.stage_ != Stage::created && !h.running()) {
+      return METER_STATUS_UNAVAILABLE;
+    }
+    const std::uint64_t id = ++h.next_subscription_;
+    h.subscriptions_[id] = {type, topic && type == METER_EVENT_PLUGIN ? topic : "", handler,
+                            user_data};
+    if (subscription != nullptr) *subscription = id;
+    return METER_STATUS_OK;
+  }
+  static meter_status c_unsubscribe(meter_host_context* c, std::uint64_t subscription) {
+    return self(c).subscriptions_.erase(subscription) ? METER_STATUS_OK : METER_STATUS_NOT_FOUND;
+  }
+  static meter_status c_publish(meter_host_context* c, const char* topic, const void* payload,
+                                std::size_t size) {
+    auto& h = self(c);
+    if (topic == nullptr || (payload == nullptr && size != 0)) return METER_STATUS_INVALID_ARGUMENT;
+    if (!h.running()) return METER_STATUS_UNAVAILABLE;
+    h.published_.emplace_back(topic, std::string(static_cast<const char*>(payload), size));
+    return METER_STATUS_OK;
+  }
+  static meter_status c_register_object(meter_host_context* c, const meter_object_info* info,
+                                        meter_object_read_fn read, meter_object_write_fn write,
+                                        void* user_data) {
+    auto& h = self(c);
+    if (info == nullptr || read == nullptr || info->struct_size < sizeof(meter_object_info)) {
+      return METER_STATUS_INVALID_ARGUMENT;
+    }
+    if (h.stage_ != Stage::created && !h.running() && h.stage_ != Stage::loaded) {
+      return METER_STATUS_UNAVAILABLE;
+    }
+    const std::string id = to_string(info->id);
+    const bool listed = std::any_of(h.manifest_->objects.begin(), h.manifest_->objects.end(),
+                                    [&](const ProvidedObject& o) {
+                                      auto parsed = parse_obis(o.obis);
+                                      return parsed && *parsed == info->id;
+                                    });
+    if (!listed) return METER_STATUS_DENIED;
+    if (h.objects_.count(key(info->id)) || h.kernel_objects_.count(key(info->id))) {
+      return METER_STATUS_CONFLICT;
+    }
+    Object o;
+    o.info = *info;
+    o.description = info->description ? info->description : "";
+    o.info.description = nullptr;
+    o.read = read;
+    o.write = write;
+    o.user_data = user_data;
+    h.objects_[key(info->id)] = std::move(o);
+    h.objects_[key(info->id)].info.description = h.objects_[key(info->id)].description.c_str();
+    return METER_STATUS_OK;
+  }
+  static meter_status c_read_object(meter_host_context* c, meter_obis id, meter_value_sink_fn sink,
+                                    void* user_data) {
+    if (sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    return self(c).read_into(id, sink, user_data);
+  }
+  static meter_status c_write_object(meter_host_context* c, meter_obis id,
+                                     const meter_value* value) {
+    auto& h = self(c);
+    if (value == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    if (!h.running()) return METER_STATUS_UNAVAILABLE;
+    if (auto it = h.objects_.find(key(id)); it != h.objects_.end()) {
+      if (it->second.write == nullptr) return METER_STATUS_DENIED;
+      return it->second.write(it->second.user_data, value);
+    }
+    auto it = h.kernel_objects_.find(key(id));
+    if (it == h.kernel_objects_.end()) return METER_STATUS_NOT_FOUND;
+    const std::string capability = "write:" + to_string(id);
+    const bool allowed = h.manifest_->has_capability(capability) &&
+                         h.options_.granted.count(capability) != 0;
+    if (!allowed) return METER_STATUS_DENIED;
+    Value v;
+    try {
+      v = from_c(*value);
+    } catch (...) {
+      return METER_STATUS_TYPE_MISMATCH;
+    }
+    if (v.index() != it->second.index()) return METER_STATUS_TYPE_MISMATCH;
+    it->second = v;
+    h.kernel_writes_.emplace_back(id, std::move(v));
+    return METER_STATUS_OK;
+  }
+  static meter_status c_config_get(meter_host_context* c, const char* key_name,
+                                   meter_value_sink_fn sink, void* user_data) {
+    auto& h = self(c);
+    if (key_name == nullptr || sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    const toml::node* node = h.config_.get(key_name);
+    if (node == nullptr) return METER_STATUS_NOT_FOUND;
+    Value v;
+    if (auto i = node->value_exact<std::int64_t>()) {
+      v = *i;
+    } else if (auto d = node->value_exact<double>()) {
+      v = *d;
+    } else if (auto b = node->value_exact<bool>()) {
+      v = *b;
+    } else if (auto s = node->value_exact<std::string>()) {
+      v = *s;
+    } else {
+      return METER_STATUS_TYPE_MISMATCH;
+    }
+    // A real key declared as real but written as an integer is delivered as real.
+    if (const ConfigField* f = h.manifest_->field(key_name);
+        f && f->type == ConfigType::real && std::holds_alternative<std::int64_t>(v)) {
+      v = static_cast<double>(std::get<std::int64_t>(v));
+    }
+    const meter_value out = to_c(v);
+    sink(user_data, &out);
+    return METER_STATUS_OK;
+  }
+  static meter_status c_nvm_get(meter_host_context* c, const char* name_space, const char* k,
+                                meter_value_sink_fn sink, void* user_data) {
+    auto& h = self(c);
+    if (k == nullptr || sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    auto ns = h.namespace_for(name_space);
+    if (!ns) return METER_STATUS_DENIED;
+    auto& records = h.records();
+    auto space = records.find(*ns);
+    if (space == records.end()) return METER_STATUS_NOT_FOUND;
+    auto it = space->second.find(k);
+    if (it == space->second.end()) return METER_STATUS_NOT_FOUND;
+    const meter_value v = to_c(it->second);
+    sink(user_data, &v);
+    return METER_STATUS_OK;
+  }
+  static meter_status c_nvm_put(meter_host_context* c, const char* name_space, const char* k,
+                                const meter_value* value) {
+    auto& h = self(c);
+    if (k == nullptr || *k == '\0' || value == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    auto ns = h.namespace_for(name_space);
+    if (!ns) return METER_STATUS_DENIED;
+    try {
+      h.records()[*ns][k] = from_c(*value);
+    } catch (...) {
+      return METER_STATUS_TYPE_MISMATCH;
+    }
+    return METER_STATUS_OK;
+  }
+  static meter_status c_nvm_erase(meter_host_context* c, const char* name_space, const char* k) {
+    auto& h = self(c);
+    if (k == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    auto ns = h.namespace_for(name_space);
+    if (!ns) return METER_STATUS_DENIED;
+    auto& records = h.records();
+    auto space = records.find(*ns);
+    if (space == records.end() || space->second.erase(k) == 0) return METER_STATUS_NOT_FOUND;
+    return METER_STATUS_OK;
+  }
+  static meter_status c_nvm_begin(meter_host_context* c) {
+    auto& h = self(c);
+    if (h.transaction_) return METER_STATUS_CONFLICT;
+    h.transaction_ = std::make_unique<Records>(h.nvm_);
+    return METER_STATUS_OK;
+  }
+  static meter_status c_nvm_commit(meter_host_context* c) {
+    auto& h = self(c);
+    if (!h.transaction_) return METER_STATUS_UNAVAILABLE;
+    h.nvm_ = std::move(*h.transaction_);
+    h.transaction_.reset();
+    return METER_STATUS_OK;
+  }
+  static meter_status c_nvm_rollback(meter_host_context* c) {
+    auto& h = self(c);
+    if (!h.transaction_) return METER_STATUS_UNAVAILABLE;
+    h.transaction_.reset();
+    return METER_STATUS_OK;
+  }
+  static meter_status c_trip_relay(meter_host_context* c, std::uint32_t relay, std::int32_t open) {
+    auto& h = self(c);
+    if (!h.running()) return METER_STATUS_UNAVAILABLE;
+    if (!h.manifest_->has_capability("relay") || h.options_.granted.count("relay") == 0) {
+      return METER_STATUS_DENIED;
+    }
+    if (relay >= h.options_.relays) return METER_STATUS_UNAVAILABLE;
+    h.relay_trips_.push_back({relay, open != 0});
+    return METER_STATUS_OK;
+  }
+
+  const meter_plugin_descriptor* descriptor_;
+  FakeHostOptions options_;
+  meter_host_api api_{};
+  meter_plugin_instance* instance_ = nullptr;
+  Stage stage_ = Stage::loaded;
+  std::optional<Manifest> manifest_;
+  std::vector<std::string> manifest_errors_;
+  std::vector<std::string> config_errors_;
+  toml::table config_;
+  std::int64_t now_utc_ms_ = 0;
+  std::int64_t uptime_ms_ = 0;
+  bool time_valid_ = true;
+  std::uint64_t tick_sequence_ = 0;
+  std::int64_t total_import_mwh_ = 0;
+  std::uint64_t next_subscription_ = 0;
+  std::map<std::uint64_t, Subscription> subscriptions_;
+  std::map<std::uint64_t, Object> objects_;
+  std::map<std::uint64_t, Value> kernel_objects_;
+  std::vector<std::pair<Obis, Value>> kernel_writes_;
+  std::vector<std::pair<std::string, std::string>> published_;
+  std::size_t faults_ = 0;
+  Records nvm_;
+  std::unique_ptr<Records> transaction_;
+  std::vector<RelayTrip> relay_trips_;
+  std::vector<LogLine> log_;
+};
+
+}  // namespace meter::sdk::testing

@@ -1,0 +1,62 @@
+// Pins abi.h: any change to the plugin boundary fails here until someone decides it on purpose.
+// To change the ABI: append fields only and bump METER_ABI_MINOR, or bump METER_ABI_MAJOR for
+// anything else (see docs/sdk.md, "ABI rules"); then update kAbiSha256 and kAbiVersion below.
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <cstddef>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "meter/sdk/abi.h"
+
+namespace {
+
+constexpr const char* kAbiSha256 =
+    "53e8fc1aee66cf32e302d4521359fed5d7c6f31a18989d95632ac68a995f1ddd";
+constexpr int kAbiMajor = 1;
+constexpr int kAbiMinor = 0;
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+TEST(AbiPin, HeaderHashIsPinned) {
+  std::ifstream in(METER_SDK_ABI_HEADER, std::ios::binary);
+  ASSERT_TRUE(in) << "cannot read " << METER_SDK_ABI_HEADER;
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_EQ(sha256_hex(text), kAbiSha256)
+      << "sdk/include/meter/sdk/abi.h changed. If on purpose: append-only changes bump "
+         "METER_ABI_MINOR, anything else METER_ABI_MAJOR; then update the pin in this test.";
+}
+
+TEST(AbiPin, VersionMatchesThePin) {
+  EXPECT_EQ(METER_ABI_MAJOR, kAbiMajor);
+  EXPECT_EQ(METER_ABI_MINOR, kAbiMinor);
+}
+
+TEST(AbiPin, LayoutOfTheDescriptorIsStable) {
+  // A reordering that keeps the text hash-identical is impossible; these document the layout
+  // old plugins rely on, on the 64-bit targets the meter ships on.
+  static_assert(sizeof(void*) == 8);
+  EXPECT_EQ(offsetof(meter_plugin_descriptor, abi_major), 0u);
+  EXPECT_EQ(offsetof(meter_plugin_descriptor, abi_minor), 2u);
+  EXPECT_EQ(offsetof(meter_plugin_descriptor, struct_size), 4u);
+  EXPECT_EQ(offsetof(meter_plugin_descriptor, id), 8u);
+  EXPECT_EQ(offsetof(meter_plugin_descriptor, create), 32u);
+  EXPECT_EQ(METER_DESCRIPTOR_MIN_SIZE, 64u);
+  EXPECT_EQ(sizeof(meter_plugin_descriptor), 72u);
+}
+
+TEST(AbiPin, OptionalFieldsAreFoundByStructSize) {
+  EXPECT_FALSE(METER_HAS_FIELD(meter_plugin_descriptor, METER_DESCRIPTOR_MIN_SIZE, self_test));
+  EXPECT_TRUE(METER_HAS_FIELD(meter_plugin_descriptor, sizeof(meter_plugin_descriptor), self_test));
+  EXPECT_TRUE(METER_HAS_FIELD(meter_plugin_descriptor, METER_DESCRIPTOR_MIN_SIZE, stop));
+}
+
+}  // namespace
