@@ -48,8 +48,21 @@ double Waveform::value(std::size_t channel, double t) const {
   return v + (current ? spec_.current_dc_a : spec_.voltage_dc_v);
 }
 
+bool Waveform::repeats(std::size_t samples, std::size_t previous) const {
+  if (samples != previous || spec_.harmonics.size() > 8) return false;
+  const double cycles = static_cast<double>(samples) * spec_.frequency_hz / spec_.sample_rate_hz;
+  const double start = static_cast<double>(n_) * spec_.frequency_hz / spec_.sample_rate_hz;
+  return cycles == std::floor(cycles) && start == std::floor(start);
+}
+
 const kernel::SampleBlockF& Waveform::next_float(std::size_t samples) {
   const std::size_t channels = 2u * spec_.phases;
+  if (repeats(samples, last_f_)) {
+    n_ += samples;
+    return block_f_;
+  }
+  last_f_ = samples;
+  last16_ = 0;
   block_f_ = {spec_.sample_rate_hz, samples, static_cast<std::uint8_t>(channels), {}};
   for (std::size_t c = 0; c < channels; ++c) {
     auto& plane = planes_f_[c];
@@ -65,6 +78,12 @@ const kernel::SampleBlockF& Waveform::next_float(std::size_t samples) {
 
 const kernel::SampleBlock16& Waveform::next16(std::size_t samples) {
   const std::size_t channels = 2u * spec_.phases;
+  if (repeats(samples, last16_)) {
+    n_ += samples;
+    return block16_;
+  }
+  last16_ = samples;
+  last_f_ = 0;
   block16_ = {spec_.sample_rate_hz, samples, static_cast<std::uint8_t>(channels), {}};
   for (std::size_t c = 0; c < channels; ++c) {
     const double scale = c >= spec_.phases ? spec_.amps_per_code : spec_.volts_per_code;

@@ -40,5 +40,30 @@ TEST(Waveform, PhaseIsContinuousAcrossBlocksAndInt16Clips) {
   EXPECT_TRUE(clipped);
 }
 
+TEST(Waveform, RepeatedWholeCycleBlocksEqualFreshlyComputedOnes) {
+  WaveformSpec s;
+  s.load[0] = PhaseLoad{120, 10, 30};
+  s.harmonics = {Harmonic{3, 0.05, 0.2, 10}};
+  Waveform reused(s);
+  reused.next16(4000);
+  const auto& again = reused.next16(4000);  // 60 whole cycles: served from the last block
+  std::vector<std::int16_t> second(again.channel[1], again.channel[1] + 4000);
+  // A block of 4001 samples is never reused; its first 4000 are the same second recomputed.
+  Waveform fresh(s);
+  fresh.next16(4000);
+  const auto& computed = fresh.next16(4001);
+  EXPECT_TRUE(std::equal(second.begin(), second.end(), computed.channel[1]));
+  // 60 Hz at 4 kHz: 100 samples are 1.5 cycles, so each such block is the last one inverted;
+  // serving it again would be wrong.
+  WaveformSpec pure;
+  pure.load[0] = PhaseLoad{120, 10, 0};
+  Waveform half(pure);
+  const auto& a = half.next_float(100);
+  const std::vector<float> first(a.channel[0], a.channel[0] + 100);
+  const auto& b = half.next_float(100);
+  EXPECT_NEAR(b.channel[0][10], -first[10], 1e-3);
+  EXPECT_GT(std::abs(first[10]), 10.0f);
+}
+
 }  // namespace
 }  // namespace meter::boards::sim

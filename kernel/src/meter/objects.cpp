@@ -76,28 +76,38 @@ void Meter::register_objects() {
       [&m] { return Value{m.frequency_hz}; });
 
   // Per phase: L1 is C = 20..39, L2 40..59, L3 60..79 (IEC 62056-61).
+  static constexpr std::array<const char*, 3> kVoltage{"voltage L1", "voltage L2", "voltage L3"};
+  static constexpr std::array<const char*, 3> kCurrent{"current L1", "current L2", "current L3"};
+  static constexpr std::array<const char*, 3> kImport{"active power import L1",
+                                                      "active power import L2",
+                                                      "active power import L3"};
+  static constexpr std::array<const char*, 3> kExport{"active power export L1",
+                                                      "active power export L2",
+                                                      "active power export L3"};
+  static constexpr std::array<const char*, 3> kPf{"power factor L1", "power factor L2",
+                                                  "power factor L3"};
+  static constexpr std::array<const char*, 3> kLine{"voltage L1-L2", "voltage L2-L3",
+                                                    "voltage L3-L1"};
   for (std::uint8_t p = 0; p < phases_; ++p) {
     const auto base = static_cast<std::uint8_t>(20 * (p + 1));
     auto id = [base](std::uint8_t offset) { return Obis{1, 0, std::uint8_t(base + offset), 7, 0}; };
-    add(value_info(id(12), Unit::volt, "voltage"), [&m, p] { return Value{m.voltage_v[p]}; });
-    add(value_info(id(11), Unit::ampere, "current"), [&m, p] { return Value{m.current_a[p]}; });
-    add(value_info(id(1), Unit::watt, "active power import (+P)"),
+    add(value_info(id(12), Unit::volt, kVoltage[p]), [&m, p] { return Value{m.voltage_v[p]}; });
+    add(value_info(id(11), Unit::ampere, kCurrent[p]), [&m, p] { return Value{m.current_a[p]}; });
+    add(value_info(id(1), Unit::watt, kImport[p]),
         [&m, p] { return Value{std::max(m.active_power_w[p], 0.0)}; });
-    add(value_info(id(2), Unit::watt, "active power export (-P)"),
+    add(value_info(id(2), Unit::watt, kExport[p]),
         [&m, p] { return Value{std::max(-m.active_power_w[p], 0.0)}; });
-    add(value_info(id(13), Unit::none, "power factor"),
-        [&m, p] { return Value{m.power_factor[p]}; });
+    add(value_info(id(13), Unit::none, kPf[p]), [&m, p] { return Value{m.power_factor[p]}; });
   }
   if (polyphase_) {
     for (std::uint8_t p = 0; p < 3; ++p) {
-      add(value_info(Obis{1, 0, std::uint8_t(124 + p), 7, 0}, Unit::volt,
-                     "line-to-line voltage (V12, V23, V31)"),
+      add(value_info(Obis{1, 0, std::uint8_t(124 + p), 7, 0}, Unit::volt, kLine[p]),
           [&m, p] { return Value{m.line_voltage_v[p]}; });
     }
   }
 
   // Test LED: constant as pulses per kWh (DLMS convention), window state, re-activation.
-  auto kh_info = value_info(obis("1-0:0.3.0"), Unit::per_watt_hour, "test LED constant, pulses/kWh");
+  auto kh_info = value_info(obis("1-0:0.3.0"), Unit::per_watt_hour, "test LED meter constant (1/Kh)");
   kh_info.scaler = -3;
   kh_info.legally_relevant = true;
   add(kh_info, [this] { return Value{1e12 / static_cast<double>(led_.kh_nwh())}; });

@@ -48,12 +48,16 @@ class Waveform {
   /// The next `samples` sample sets in volts and amperes.
   const kernel::SampleBlockF& next_float(std::size_t samples);
 
-  WaveformSpec& spec() noexcept { return spec_; }
+  const WaveformSpec& spec() const noexcept { return spec_; }
 
  private:
   double value(std::size_t channel, double t) const;
+  /// A block holding a whole number of cycles, starting at a cycle boundary, repeats exactly.
+  bool repeats(std::size_t samples, std::size_t previous) const;
   WaveformSpec spec_;
   std::uint64_t n_ = 0;
+  std::size_t last16_ = 0;  ///< samples in the last int16 block, 0 if none
+  std::size_t last_f_ = 0;
   std::vector<std::vector<std::int16_t>> planes16_;
   std::vector<std::vector<float>> planes_f_;
   kernel::SampleBlock16 block16_{};
