@@ -49,7 +49,8 @@ class EventBus {
   std::tuple<Signal<EnergyTick>, Signal<Measurements>, Signal<PowerFail>, Signal<PowerRestore>,
              Signal<TimeChanged>, Signal<MidnightCrossed>, Signal<ParameterChanged>,
              Signal<SealChanged>, Signal<FaultRaised>, Signal<FaultCleared>,
-             Signal<TestLedChanged>>
+             Signal<TestLedChanged>, Signal<PluginEvent>, Signal<PluginLoaded>,
+             Signal<PluginRefused>, Signal<PluginUnloaded>>
       signals_;
 };
 

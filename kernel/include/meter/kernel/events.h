@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "meter/kernel/energy.h"
 #include "meter/kernel/obis.h"
@@ -112,6 +113,37 @@ struct FaultCleared {
 struct TestLedChanged {
   UtcTime time{};
   bool active = false;
+};
+
+/// An event a plugin published through the SDK (e.g. "tou.rate_changed"). Rare; may allocate.
+struct PluginEvent {
+  UtcTime time{};
+  std::string source;  ///< the publishing plugin's id
+  std::string topic;
+  std::vector<std::uint8_t> payload;
+};
+
+/// A plugin was loaded and created; `sha256` is its binary's hash (hex).
+struct PluginLoaded {
+  UtcTime time{};
+  std::string id;
+  std::string version;
+  std::string sha256;
+  bool legally_relevant = false;
+};
+
+/// A plugin was refused (at load or start) or disabled after faults; the meter kept metering.
+struct PluginRefused {
+  UtcTime time{};
+  std::string id;      ///< the plugin's id, or the path when no id could be read
+  std::string reason;  ///< a short reason code ("abi-major", "bad-signature", "fault-limit")
+  std::string detail;  ///< the whole explanation
+};
+
+/// A plugin was stopped and its library closed.
+struct PluginUnloaded {
+  UtcTime time{};
+  std::string id;
 };
 
 }  // namespace meter::kernel

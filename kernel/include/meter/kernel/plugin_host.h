@@ -1,0 +1,168 @@
+// The plugin host: loads the plugins an SKU names (Boost.DLL), checks each one — descriptor,
+// ABI version, manifest, signature, capabilities, configuration, dependencies — starts them in
+// dependency order, connects them to the bus and the registry through the C ABI in
+// sdk/include/meter/sdk/abi.h, isolates the ones that fail, and stops and unloads them in
+// reverse order. A refused or disabled plugin never stops the meter from metering.
+//
+// Thread: the kernel thread, like the bus. Plugins are called only from here.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "meter/kernel/bus.h"
+#include "meter/kernel/clock.h"
+#include "meter/kernel/gate.h"
+#include "meter/kernel/nvm.h"
+#include "meter/kernel/registry.h"
+#include "meter/kernel/relay.h"
+#include "meter/kernel/result.h"
+#include "meter/kernel/software_id.h"
+
+namespace meter::kernel {
+
+/// Why a plugin was refused or disabled. Each has a stable code (to_string) for logs and tests.
+enum class RefusalReason : std::uint8_t {
+  not_found = 1,          ///< no library for the id in the plugin directories
+  load_failed,            ///< the dynamic loader refused the library
+  missing_entry,          ///< no exported meter_plugin_entry
+  bad_descriptor,         ///< NULL descriptor, NULL fields, struct_size too small
+  abi_major,              ///< built against another ABI major
+  abi_minor,              ///< built against a newer ABI minor than the host's
+  manifest_invalid,       ///< plugin.toml missing or malformed
+  manifest_mismatch,      ///< the manifest beside, the embedded one and the descriptor disagree
+  version_mismatch,       ///< not the version the SKU asks for
+  capability_not_granted, ///< the manifest needs a capability the SKU does not grant
+  config_invalid,         ///< the configuration breaks the manifest's schema
+  constraint_broken,      ///< a comms module's constraint on the meter is not met
+  unsigned_plugin,        ///< legally relevant without a signature (or no OEM key)
+  bad_signature,          ///< the signature does not match: altered or wrongly signed
+  duplicate,              ///< a plugin with this id is already loaded
+  dependency_missing,     ///< requires something no started plugin provides (or a cycle)
+  create_failed,          ///< create returned an error or threw
+  start_failed,           ///< start returned an error or threw
+  fault_limit,            ///< disabled: its handlers failed too often
+};
+std::string_view to_string(RefusalReason reason) noexcept;
+
+/// A plugin an SKU names: which, which version, what it may do, how it is configured.
+struct PluginSpec {
+  std::string id;                  ///< looked up as <id>.so in the plugin directories
+  std::filesystem::path path;      ///< or an explicit library path (overrides the search)
+  std::string version;             ///< exact version wanted; empty accepts any
+  std::set<std::string> granted;   ///< capabilities the SKU grants
+  toml::table config;              ///< the plugin's configuration table
+  std::string config_source = "configuration";  ///< names the file in errors
+};
+
+struct PluginHostConfig {
+  std::vector<std::filesystem::path> plugin_dirs;
+  std::optional<PublicKey> oem_public_key;  ///< without it, no legally relevant plugin loads
+  std::uint32_t fault_limit = 3;            ///< failed handler calls before a plugin is disabled
+  /// Capability groups for `write:<group>`: the objects each covers.
+  std::map<std::string, std::vector<Obis>> write_groups = {
+      {"tariff-registers",
+       {obis("1-0:1.8.1"), obis("1-0:1.8.2"), obis("1-0:1.8.3"), obis("1-0:1.8.4"),
+        obis("1-0:2.8.1"), obis("1-0:2.8.2"), obis("1-0:2.8.3"), obis("1-0:2.8.4")}}};
+  toml::table meter_settings;  ///< what comms constraints are checked against
+  std::filesystem::path kernel_binary = "/proc/self/exe";
+  std::string kernel_version = "0.1.0";
+  /// Where plugin log lines go; by default stderr.
+  std::function<void(int level, const std::string& plugin, const std::string& message)> log;
+};
+
+/// What the kernel needs to host plugins. Everything outlives the host.
+struct PluginHostDeps {
+  EventBus& bus;
+  ObjectRegistry& registry;
+  ParameterGate& gate;
+  const Clock& clock;
+  NvmStore& nvm;
+  RelayDriver* relay = nullptr;  ///< none when the board has no relay
+};
+
+enum class PluginState : std::uint8_t { created = 1, started, stopped, disabled };
+
+/// A refusal or a disabling, as the host recorded it.
+struct Refusal {
+  std::string plugin;  ///< id, or the path when the id is unknown
+  RefusalReason reason = RefusalReason::not_found;
+  std::string detail;
+};
+
+/// What the host says about one loaded plugin.
+struct PluginStatus {
+  std::string id;
+  std::string version;
+  PluginState state = PluginState::created;
+  std::uint32_t faults = 0;
+  std::size_t subscriptions = 0;
+  std::size_t objects = 0;
+  bool legally_relevant = false;
+  Sha256 sha256{};
+};
+
+class PluginHost {
+ public:
+  PluginHost(PluginHostDeps deps, PluginHostConfig config);
+  PluginHost(const PluginHost&) = delete;
+  PluginHost& operator=(const PluginHost&) = delete;
+  /// Stops and unloads every plugin, in reverse start order.
+  ~PluginHost();
+
+  /// Loads, checks and creates one plugin. A refusal is recorded, logged and published as
+  /// PluginRefused; it is returned as an error and never throws.
+  Result<void> load(const PluginSpec& spec);
+  /// Loads every spec; refusals do not stop the others. Returns how many loaded.
+  std::size_t load_all(const std::vector<PluginSpec>& specs);
+  /// Starts every created plugin in dependency order (requires before the plugins that need
+  /// them); a plugin that cannot start is refused and unloaded, and so are its dependents.
+  std::size_t start_all();
+  /// Stops every started plugin in reverse start order.
+  void stop_all();
+  /// Stops (if started) and unloads one plugin: its subscriptions and objects are dropped
+  /// before its library is closed.
+  Result<void> unload(const std::string& id);
+
+  std::optional<PluginStatus> status(const std::string& id) const;
+  std::vector<PluginStatus> plugins() const;
+  const std::vector<Refusal>& refusals() const noexcept { return refusals_; }
+  /// The ids in the order they were started.
+  std::vector<std::string> start_order() const;
+
+  /// The kernel's and every loaded legally relevant plugin's hashes, combined.
+  SoftwareIdentity software_identity() const;
+  /// Registers 1-0:0.2.0 (firmware identifier) and 1-0:0.2.8 (signature) in the registry;
+  /// they always read the present identity.
+  Result<void> register_identity_objects();
+
+  struct Plugin;  // one loaded plugin; defined in the host's sources
+
+ private:
+  friend struct HostApi;
+  void refuse(const std::string& plugin, RefusalReason reason, std::string detail);
+  void fault(Plugin& plugin, const std::string& what);
+  void finish_pending();
+  void drop_connections_and_objects(Plugin& plugin);
+  void retire(Plugin& plugin);  // stop if started, destroy, erase (closes the library last)
+  Plugin* find(const std::string& id) const;
+
+  PluginHostDeps deps_;
+  PluginHostConfig config_;
+  Sha256 kernel_sha256_{};
+  std::vector<std::unique_ptr<Plugin>> plugins_;
+  std::vector<Refusal> refusals_;
+  std::uint64_t next_subscription_ = 0;
+  int depth_ = 0;  // calls into plugins in progress; disabling waits until it is zero
+};
+
+}  // namespace meter::kernel

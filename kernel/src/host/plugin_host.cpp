@@ -1,0 +1,999 @@
+// The plugin host: loading and checking plugins, the C host functions they call, isolation and
+// unloading. See plugin_host.h for the contract.
+#include "meter/kernel/plugin_host.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string_view>
+#include <utility>
+
+#include <boost/dll/shared_library.hpp>
+#include <fmt/format.h>
+
+#include "meter/sdk/abi.h"
+#include "meter/sdk/manifest.h"
+#include "meter/sdk/plugin.h"
+
+namespace meter::kernel {
+
+namespace fs = std::filesystem;
+
+std::string_view to_string(RefusalReason reason) noexcept {
+  switch (reason) {
+    case RefusalReason::not_found: return "not-found";
+    case RefusalReason::load_failed: return "load-failed";
+    case RefusalReason::missing_entry: return "missing-entry";
+    case RefusalReason::bad_descriptor: return "bad-descriptor";
+    case RefusalReason::abi_major: return "abi-major";
+    case RefusalReason::abi_minor: return "abi-minor";
+    case RefusalReason::manifest_invalid: return "manifest-invalid";
+    case RefusalReason::manifest_mismatch: return "manifest-mismatch";
+    case RefusalReason::version_mismatch: return "version-mismatch";
+    case RefusalReason::capability_not_granted: return "capability-not-granted";
+    case RefusalReason::config_invalid: return "config-invalid";
+    case RefusalReason::constraint_broken: return "constraint-broken";
+    case RefusalReason::unsigned_plugin: return "unsigned";
+    case RefusalReason::bad_signature: return "bad-signature";
+    case RefusalReason::duplicate: return "duplicate";
+    case RefusalReason::dependency_missing: return "dependency-missing";
+    case RefusalReason::create_failed: return "create-failed";
+    case RefusalReason::start_failed: return "start-failed";
+    case RefusalReason::fault_limit: return "fault-limit";
+  }
+  return "unknown";
+}
+
+struct PluginHost::Plugin {
+  boost::dll::shared_library library;  // first member: closed after everything else is gone
+  PluginHost* host = nullptr;
+  meter_host_api api{};
+  const meter_plugin_descriptor* descriptor = nullptr;
+  sdk::Manifest manifest;
+  std::set<std::string> granted;
+  toml::table config;
+  Sha256 sha256{};
+  meter_plugin_instance* instance = nullptr;
+  PluginState state = PluginState::created;
+  std::uint32_t faults = 0;
+  bool disable_pending = false;
+  std::map<std::uint64_t, Connection> subscriptions;
+  std::vector<Obis> objects;
+  std::optional<std::vector<NvmWrite>> transaction;
+  int start_rank = -1;
+
+  bool has(const std::string& capability) const {
+    return manifest.has_capability(capability) && granted.count(capability) != 0;
+  }
+  bool alive() const noexcept {
+    return instance != nullptr && state != PluginState::disabled && !disable_pending;
+  }
+};
+
+namespace {
+
+using Plugin = PluginHost::Plugin;
+
+Obis from_c(const meter_obis& o) { return Obis{o.a, o.b, o.c, o.d, o.e, o.f}; }
+std::int64_t ms(UtcTime t) { return t.time_since_epoch().count(); }
+
+meter_energy_tick to_c(const EnergyTick& e) {
+  meter_energy_tick c{};
+  c.sequence = e.sequence;
+  c.time_utc_ms = ms(e.time);
+  c.time_valid = e.time_valid ? 1 : 0;
+  c.measurement_fault = e.measurement_fault ? 1 : 0;
+  c.duration_ms = e.duration.count();
+  std::copy(e.delta_mwh.begin(), e.delta_mwh.end(), c.delta_mwh);
+  std::copy(e.total_mwh.begin(), e.total_mwh.end(), c.total_mwh);
+  c.active_power_w = e.active_power_w;
+  c.reactive_power_var = e.reactive_power_var;
+  return c;
+}
+meter_measurements to_c(const Measurements& e) {
+  meter_measurements c{};
+  c.time_utc_ms = ms(e.time);
+  c.phases = e.phases;
+  for (std::size_t i = 0; i < kMaxPhases; ++i) {
+    c.voltage_v[i] = e.voltage_v[i];
+    c.current_a[i] = e.current_a[i];
+    c.active_power_w[i] = e.active_power_w[i];
+    c.power_factor[i] = e.power_factor[i];
+  }
+  c.frequency_hz = e.frequency_hz;
+  c.total_active_power_w = e.total_active_power_w;
+  c.total_reactive_power_var = e.total_reactive_power_var;
+  c.total_apparent_power_va = e.total_apparent_power_va;
+  return c;
+}
+meter_time_event to_c(const PowerFail& e) { return {ms(e.time)}; }
+meter_power_restore to_c(const PowerRestore& e) {
+  return {ms(e.time), e.outage.count(), e.time_valid ? 1 : 0};
+}
+meter_time_changed to_c(const TimeChanged& e) {
+  return {ms(e.old_time), ms(e.new_time), e.was_valid ? 1 : 0};
+}
+meter_midnight to_c(const MidnightCrossed& e) {
+  return {ms(e.time), e.year, e.month, e.day, e.weekday};
+}
+meter_parameter_changed to_c(const ParameterChanged& e) {
+  return {ms(e.time), {e.id.a, e.id.b, e.id.c, e.id.d, e.id.e, e.id.f}, e.old_value.c_str(),
+          e.new_value.c_str(), e.who.c_str()};
+}
+meter_seal_changed to_c(const SealChanged& e) {
+  return {ms(e.time), static_cast<std::int32_t>(e.kind), e.sealed ? 1 : 0};
+}
+meter_plugin_event to_c(const PluginEvent& e) {
+  return {e.topic.c_str(), e.source.c_str(), e.payload.data(), e.payload.size(), ms(e.time)};
+}
+
+Plugin& self(meter_host_context* c) { return *reinterpret_cast<Plugin*>(c); }
+
+}  // namespace
+
+/// The C host functions. Each is noexcept at the boundary: nothing thrown in the kernel reaches
+/// the plugin.
+struct HostApi {
+  /// Marks a call into a plugin; when the outermost returns, pending disables are carried out
+  /// and a transaction left open is rolled back.
+  class Call {
+   public:
+    explicit Call(Plugin& p) : plugin_(p) { ++p.host->depth_; }
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+    ~Call() {
+      if (--plugin_.host->depth_ == 0) {
+        plugin_.transaction.reset();
+        plugin_.host->finish_pending();
+      }
+    }
+
+   private:
+    Plugin& plugin_;
+  };
+
+  template <class Body>
+  static meter_status guard(Body&& body) noexcept {
+    try {
+      return body();
+    } catch (const std::bad_alloc&) {
+      return METER_STATUS_OUT_OF_MEMORY;
+    } catch (...) {
+      return METER_STATUS_ERROR;
+    }
+  }
+
+  template <class Event>
+  static Connection connect(Plugin& p, meter_event_type type, std::string topic,
+                            meter_event_fn handler, void* user_data) {
+    return p.host->deps_.bus.subscribe<Event>(
+        [&p, type, topic = std::move(topic), handler, user_data](const Event& e) {
+          if (!p.alive()) return;
+          if constexpr (std::is_same_v<Event, PluginEvent>) {
+            if (!topic.empty() && topic != e.topic) return;
+          }
+          const auto data = to_c(e);
+          const meter_event event{type, &data};
+          Call call(p);
+          const meter_status status = handler(user_data, &event);
+          if (status != METER_STATUS_OK) {
+            p.host->fault(p, fmt::format("handler for event {} returned {}", type,
+                                         sdk::to_string(static_cast<sdk::Status>(status))));
+          }
+        });
+  }
+
+  static void log(meter_host_context* c, meter_log_level level, const char* message) {
+    try {
+      auto& p = self(c);
+      const std::string text = message ? message : "";
+      if (p.host->config_.log) {
+        p.host->config_.log(level, p.manifest.id, text);
+      } else {
+        std::fprintf(stderr, "[%s] %s\n", p.manifest.id.c_str(), text.c_str());
+      }
+    } catch (...) {
+    }
+  }
+  static std::int64_t now_utc_ms(meter_host_context* c, std::int32_t* valid) {
+    const Clock& clock = self(c).host->deps_.clock;
+    if (valid != nullptr) *valid = clock.valid() ? 1 : 0;
+    return ms(clock.now());
+  }
+  static std::int64_t uptime_ms(meter_host_context* c) {
+    return self(c).host->deps_.clock.uptime().count();
+  }
+
+  static meter_status subscribe(meter_host_context* c, meter_event_type type, const char* topic,
+                                meter_event_fn handler, void* user_data,
+                                std::uint64_t* subscription) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (handler == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      if (!p.alive()) return METER_STATUS_UNAVAILABLE;
+      Connection connection;
+      switch (type) {
+        case METER_EVENT_ENERGY_TICK: connection = connect<EnergyTick>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_MEASUREMENTS: connection = connect<Measurements>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_POWER_FAIL: connection = connect<PowerFail>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_POWER_RESTORE: connection = connect<PowerRestore>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_TIME_CHANGED: connection = connect<TimeChanged>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_MIDNIGHT: connection = connect<MidnightCrossed>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_PARAMETER_CHANGED: connection = connect<ParameterChanged>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_SEAL_CHANGED: connection = connect<SealChanged>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_PLUGIN:
+          connection = connect<PluginEvent>(p, type, topic ? topic : "", handler, user_data);
+          break;
+        default: return METER_STATUS_INVALID_ARGUMENT;
+      }
+      const std::uint64_t id = ++p.host->next_subscription_;
+      p.subscriptions.emplace(id, connection);
+      if (subscription != nullptr) *subscription = id;
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status unsubscribe(meter_host_context* c, std::uint64_t subscription) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      auto it = p.subscriptions.find(subscription);
+      if (it == p.subscriptions.end()) return METER_STATUS_NOT_FOUND;
+      it->second.disconnect();
+      p.subscriptions.erase(it);
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status publish(meter_host_context* c, const char* topic, const void* payload,
+                              std::size_t size) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (topic == nullptr || *topic == '\0' || (payload == nullptr && size != 0)) {
+        return METER_STATUS_INVALID_ARGUMENT;
+      }
+      if (p.state != PluginState::started || !p.alive()) return METER_STATUS_UNAVAILABLE;
+      const auto* bytes = static_cast<const std::uint8_t*>(payload);
+      p.host->deps_.bus.publish(PluginEvent{p.host->deps_.clock.now(), p.manifest.id, topic,
+                                            std::vector<std::uint8_t>(bytes, bytes + size)});
+      return METER_STATUS_OK;
+    });
+  }
+
+  static meter_status register_object(meter_host_context* c, const meter_object_info* info,
+                                      meter_object_read_fn read, meter_object_write_fn write,
+                                      void* user_data) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (info == nullptr || read == nullptr || info->struct_size < sizeof(meter_object_info) ||
+          info->type < METER_VALUE_BOOLEAN || info->type > METER_VALUE_OCTETS ||
+          info->parameter_class < METER_PARAMETER_READ_ONLY ||
+          info->parameter_class > METER_PARAMETER_CALIBRATION) {
+        return METER_STATUS_INVALID_ARGUMENT;
+      }
+      if (!p.alive()) return METER_STATUS_UNAVAILABLE;
+      const Obis id = from_c(info->id);
+      const bool listed = std::any_of(p.manifest.objects.begin(), p.manifest.objects.end(),
+                                      [&](const sdk::ProvidedObject& o) {
+                                        return Obis::parse(o.obis) == std::optional<Obis>(id);
+                                      });
+      if (!listed) return METER_STATUS_DENIED;
+      if (info->legally_relevant && p.manifest.legal_class != sdk::LegalClass::legally_relevant) {
+        return METER_STATUS_DENIED;
+      }
+      if (p.host->deps_.registry.find(id) != nullptr) return METER_STATUS_CONFLICT;
+      ObjectInfo object;
+      object.id = id;
+      object.type = static_cast<ValueType>(info->type);
+      object.unit = static_cast<Unit>(info->unit);
+      object.scaler = info->scaler;
+      object.read_roles = info->read_roles;
+      object.write_roles = info->write_roles;
+      object.parameter_class = static_cast<ParameterClass>(info->parameter_class);
+      object.legally_relevant = info->legally_relevant != 0;
+      object.owner = p.manifest.id;
+      object.description = info->description ? info->description : "";
+      const ValueType type = object.type;
+      ObjectReader reader = [&p, read, user_data, type]() -> Value {
+        meter_value v{};
+        if (p.alive()) {
+          Call call(p);
+          const meter_status status = read(user_data, &v);
+          if (status == METER_STATUS_OK && v.type == static_cast<meter_value_type>(type)) {
+            try {
+              return sdk::from_c(v);
+            } catch (...) {
+            }
+          }
+          p.host->fault(p, "object read failed");
+        }
+        return zero_of(type);
+      };
+      ObjectWriter writer;
+      if (write != nullptr) {
+        writer = [&p, write, user_data](const Value& value) -> Result<void> {
+          if (!p.alive()) return fail(fmt::format("plugin {} is not running", p.manifest.id));
+          const meter_value v = sdk::to_c(value);
+          Call call(p);
+          const meter_status status = write(user_data, &v);
+          if (status == METER_STATUS_OK) return {};
+          if (status == METER_STATUS_EXCEPTION) p.host->fault(p, "object write threw");
+          return fail(fmt::format("plugin {} refused the value: {}", p.manifest.id,
+                                  sdk::to_string(static_cast<sdk::Status>(status))));
+        };
+      }
+      if (auto added = p.host->deps_.registry.add(std::move(object), std::move(reader),
+                                                  std::move(writer));
+          !added) {
+        log(c, METER_LOG_ERROR, added.error().message.c_str());
+        return METER_STATUS_INVALID_ARGUMENT;
+      }
+      p.objects.push_back(id);
+      return METER_STATUS_OK;
+    });
+  }
+
+  static Value zero_of(ValueType type) {
+    switch (type) {
+      case ValueType::boolean: return false;
+      case ValueType::integer: return std::int64_t{0};
+      case ValueType::unsigned_integer: return std::uint64_t{0};
+      case ValueType::real: return 0.0;
+      case ValueType::text: return std::string{};
+      case ValueType::octets: return std::vector<std::uint8_t>{};
+    }
+    return std::int64_t{0};
+  }
+
+  static meter_status read_object(meter_host_context* c, meter_obis id, meter_value_sink_fn sink,
+                                  void* user_data) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      const Obis obis = from_c(id);
+      if (p.host->deps_.registry.find(obis) == nullptr) return METER_STATUS_NOT_FOUND;
+      auto value = p.host->deps_.registry.read(obis, Role::reader);
+      if (!value) return METER_STATUS_DENIED;
+      const meter_value v = sdk::to_c(*value);
+      sink(user_data, &v);
+      return METER_STATUS_OK;
+    });
+  }
+
+  /// A legally relevant or sealable object needs `write:<OBIS>` or `write:<group>` covering it,
+  /// in the manifest and granted by the SKU.
+  static bool may_write(const Plugin& p, const ObjectInfo& info) {
+    if (info.owner == p.manifest.id && !info.legally_relevant) return true;
+    if (!info.legally_relevant && !is_sealable(info.parameter_class)) return true;
+    if (p.has("write:" + info.id.to_string())) return true;
+    for (const auto& [group, ids] : p.host->config_.write_groups) {
+      if (p.has("write:" + group) && std::find(ids.begin(), ids.end(), info.id) != ids.end()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static meter_status write_object(meter_host_context* c, meter_obis id, const meter_value* value) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (value == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      if (p.state != PluginState::started || !p.alive()) return METER_STATUS_UNAVAILABLE;
+      const Obis obis = from_c(id);
+      const ObjectInfo* info = p.host->deps_.registry.find(obis);
+      if (info == nullptr) return METER_STATUS_NOT_FOUND;
+      if (!may_write(p, *info)) {
+        log(c, METER_LOG_WARNING,
+            fmt::format("write to {} denied: no granted write capability", obis.to_string()).c_str());
+        return METER_STATUS_DENIED;
+      }
+      Value v;
+      try {
+        v = sdk::from_c(*value);
+      } catch (const sdk::Error&) {
+        return METER_STATUS_TYPE_MISMATCH;
+      }
+      if (type_of(v) != info->type) return METER_STATUS_TYPE_MISMATCH;
+      const Role role = info->parameter_class == ParameterClass::calibration ? Role::calibrator
+                                                                              : Role::configurator;
+      auto written = p.host->deps_.gate.write(obis, v, Requester{Interface::plugin, role, p.manifest.id});
+      if (!written) {
+        log(c, METER_LOG_WARNING, written.error().message.c_str());
+        return METER_STATUS_DENIED;
+      }
+      return METER_STATUS_OK;
+    });
+  }
+
+  static meter_status config_get(meter_host_context* c, const char* key, meter_value_sink_fn sink,
+                                 void* user_data) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (key == nullptr || sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      const toml::node* node = p.config.get(key);
+      if (node == nullptr) return METER_STATUS_NOT_FOUND;
+      sdk::Value v;
+      const sdk::ConfigField* field = p.manifest.field(key);
+      if (auto i = node->value_exact<std::int64_t>()) {
+        if (field && field->type == sdk::ConfigType::real) {
+          v = static_cast<double>(*i);
+        } else {
+          v = *i;
+        }
+      } else if (auto d = node->value_exact<double>()) {
+        v = *d;
+      } else if (auto b = node->value_exact<bool>()) {
+        v = *b;
+      } else if (auto s = node->value_exact<std::string>()) {
+        v = *s;
+      } else {
+        return METER_STATUS_TYPE_MISMATCH;
+      }
+      const meter_value out = sdk::to_c(v);
+      sink(user_data, &out);
+      return METER_STATUS_OK;
+    });
+  }
+
+  static std::optional<std::string> name_space(const Plugin& p, const char* requested) {
+    if (requested == nullptr || p.manifest.id == requested) return p.manifest.id;
+    if (p.has(std::string("nvm:") + requested)) return std::string(requested);
+    return std::nullopt;
+  }
+
+  static meter_status nvm_get(meter_host_context* c, const char* ns, const char* key,
+                              meter_value_sink_fn sink, void* user_data) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (key == nullptr || sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      const auto space = name_space(p, ns);
+      if (!space) return METER_STATUS_DENIED;
+      std::optional<Value> found;
+      bool decided = false;
+      if (p.transaction) {
+        for (auto it = p.transaction->rbegin(); it != p.transaction->rend(); ++it) {
+          if (it->name_space == *space && it->key == key) {
+            found = it->value;
+            decided = true;
+            break;
+          }
+        }
+      }
+      if (!decided) {
+        auto stored = p.host->deps_.nvm.get(*space, key);
+        if (!stored) return METER_STATUS_ERROR;
+        found = std::move(*stored);
+      }
+      if (!found) return METER_STATUS_NOT_FOUND;
+      const meter_value v = sdk::to_c(*found);
+      sink(user_data, &v);
+      return METER_STATUS_OK;
+    });
+  }
+
+  static meter_status nvm_write(Plugin& p, const char* ns, const char* key,
+                                std::optional<Value> value) {
+    const auto space = name_space(p, ns);
+    if (!space) return METER_STATUS_DENIED;
+    NvmWrite write{*space, key, std::move(value)};
+    if (p.transaction) {
+      p.transaction->push_back(std::move(write));
+      return METER_STATUS_OK;
+    }
+    return p.host->deps_.nvm.apply({std::move(write)}) ? METER_STATUS_OK : METER_STATUS_ERROR;
+  }
+  static meter_status nvm_put(meter_host_context* c, const char* ns, const char* key,
+                              const meter_value* value) {
+    return guard([&]() -> meter_status {
+      if (key == nullptr || *key == '\0' || value == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      Value v;
+      try {
+        v = sdk::from_c(*value);
+      } catch (const sdk::Error&) {
+        return METER_STATUS_TYPE_MISMATCH;
+      }
+      return nvm_write(self(c), ns, key, std::move(v));
+    });
+  }
+  static meter_status nvm_erase(meter_host_context* c, const char* ns, const char* key) {
+    return guard([&]() -> meter_status {
+      if (key == nullptr || *key == '\0') return METER_STATUS_INVALID_ARGUMENT;
+      struct Found {
+        bool any = false;
+      } found;
+      const meter_status exists = nvm_get(
+          c, ns, key, [](void* u, const meter_value*) { static_cast<Found*>(u)->any = true; }, &found);
+      if (exists != METER_STATUS_OK) return exists;
+      return nvm_write(self(c), ns, key, std::nullopt);
+    });
+  }
+  static meter_status nvm_begin(meter_host_context* c) {
+    auto& p = self(c);
+    if (p.transaction) return METER_STATUS_CONFLICT;
+    return guard([&]() -> meter_status {
+      p.transaction.emplace();
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status nvm_commit(meter_host_context* c) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (!p.transaction) return METER_STATUS_UNAVAILABLE;
+      auto batch = std::move(*p.transaction);
+      p.transaction.reset();
+      if (batch.empty()) return METER_STATUS_OK;
+      return p.host->deps_.nvm.apply(batch) ? METER_STATUS_OK : METER_STATUS_ERROR;
+    });
+  }
+  static meter_status nvm_rollback(meter_host_context* c) {
+    auto& p = self(c);
+    if (!p.transaction) return METER_STATUS_UNAVAILABLE;
+    p.transaction.reset();
+    return METER_STATUS_OK;
+  }
+
+  static meter_status trip_relay(meter_host_context* c, std::uint32_t relay, std::int32_t open) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (p.state != PluginState::started || !p.alive()) return METER_STATUS_UNAVAILABLE;
+      if (!p.has("relay")) {
+        log(c, METER_LOG_WARNING, "relay operation denied: capability relay not granted");
+        return METER_STATUS_DENIED;
+      }
+      RelayDriver* driver = p.host->deps_.relay;
+      if (driver == nullptr || relay >= driver->relays()) return METER_STATUS_UNAVAILABLE;
+      return driver->set_open(relay, open != 0) ? METER_STATUS_OK : METER_STATUS_ERROR;
+    });
+  }
+
+  static void fill(Plugin& p) {
+    p.api.struct_size = sizeof(meter_host_api);
+    p.api.abi_major = METER_ABI_MAJOR;
+    p.api.abi_minor = METER_ABI_MINOR;
+    p.api.context = reinterpret_cast<meter_host_context*>(&p);
+    p.api.log = &log;
+    p.api.now_utc_ms = &now_utc_ms;
+    p.api.uptime_ms = &uptime_ms;
+    p.api.subscribe = &subscribe;
+    p.api.unsubscribe = &unsubscribe;
+    p.api.publish = &publish;
+    p.api.register_object = &register_object;
+    p.api.read_object = &read_object;
+    p.api.write_object = &write_object;
+    p.api.config_get = &config_get;
+    p.api.nvm_get = &nvm_get;
+    p.api.nvm_put = &nvm_put;
+    p.api.nvm_erase = &nvm_erase;
+    p.api.nvm_begin = &nvm_begin;
+    p.api.nvm_commit = &nvm_commit;
+    p.api.nvm_rollback = &nvm_rollback;
+    p.api.trip_relay = &trip_relay;
+  }
+};
+
+// ----- the host ----------------------------------------------------------------------------
+
+PluginHost::PluginHost(PluginHostDeps deps, PluginHostConfig config)
+    : deps_(deps), config_(std::move(config)) {
+  if (auto hash = sha256_file(config_.kernel_binary)) kernel_sha256_ = *hash;
+}
+
+PluginHost::~PluginHost() {
+  stop_all();
+  while (!plugins_.empty()) {
+    drop_connections_and_objects(*plugins_.back());
+    plugins_.pop_back();
+  }
+}
+
+void PluginHost::refuse(const std::string& plugin, RefusalReason reason, std::string detail) {
+  const std::string line = fmt::format("plugin {} refused ({}): {}", plugin, to_string(reason), detail);
+  if (config_.log) {
+    config_.log(METER_LOG_ERROR, plugin, line);
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  deps_.bus.publish(PluginRefused{deps_.clock.now(), plugin, std::string(to_string(reason)), detail});
+  refusals_.push_back({plugin, reason, std::move(detail)});
+}
+
+PluginHost::Plugin* PluginHost::find(const std::string& id) const {
+  for (const auto& p : plugins_) {
+    if (p->manifest.id == id) return p.get();
+  }
+  return nullptr;
+}
+
+void PluginHost::drop_connections_and_objects(Plugin& p) {
+  for (auto& [id, connection] : p.subscriptions) connection.disconnect();
+  p.subscriptions.clear();
+  deps_.registry.remove_owned_by(p.manifest.id);
+  p.objects.clear();
+}
+
+void PluginHost::fault(Plugin& p, const std::string& what) {
+  ++p.faults;
+  if (p.faults < config_.fault_limit || p.disable_pending || p.state == PluginState::disabled) {
+    return;
+  }
+  p.disable_pending = true;
+  for (auto& [id, connection] : p.subscriptions) connection.disconnect();  // no more calls now
+  refuse(p.manifest.id, RefusalReason::fault_limit,
+         fmt::format("disabled after {} faults; last: {}", p.faults, what));
+  deps_.bus.publish(FaultRaised{deps_.clock.now(), Fault::plugin,
+                                fmt::format("plugin {} disabled: {}", p.manifest.id, what)});
+}
+
+void PluginHost::finish_pending() {
+  for (auto& owned : plugins_) {
+    Plugin& p = *owned;
+    if (!p.disable_pending) continue;
+    p.disable_pending = false;
+    const bool was_started = p.state == PluginState::started;
+    p.state = PluginState::disabled;
+    if (p.instance != nullptr) {
+      ++depth_;  // the plugin's stop and destroy are calls into it too
+      if (was_started) p.descriptor->stop(p.instance);
+      drop_connections_and_objects(p);
+      p.descriptor->destroy(p.instance);
+      p.instance = nullptr;
+      --depth_;
+    }
+  }
+}
+
+void PluginHost::retire(Plugin& p) {
+  {
+    ++depth_;
+    if (p.state == PluginState::started && p.instance) p.descriptor->stop(p.instance);
+    drop_connections_and_objects(p);
+    if (p.instance) p.descriptor->destroy(p.instance);
+    p.instance = nullptr;
+    --depth_;
+  }
+  const std::string id = p.manifest.id;
+  auto it = std::find_if(plugins_.begin(), plugins_.end(),
+                         [&](const auto& owned) { return owned.get() == &p; });
+  if (it != plugins_.end()) plugins_.erase(it);  // the library closes here, last
+  deps_.bus.publish(PluginUnloaded{deps_.clock.now(), id});
+}
+
+namespace {
+
+std::string descriptor_problem(const meter_plugin_descriptor* d) {
+  if (d == nullptr) return "the entry point returned NULL";
+  if (d->struct_size < METER_DESCRIPTOR_MIN_SIZE) {
+    return fmt::format("struct_size {} is below the minimum {}", d->struct_size,
+                       METER_DESCRIPTOR_MIN_SIZE);
+  }
+  if (d->id == nullptr || d->version == nullptr || d->manifest_toml == nullptr) {
+    return "id, version or manifest_toml is NULL";
+  }
+  if (!d->create || !d->destroy || !d->start || !d->stop) {
+    return "create, destroy, start or stop is NULL";
+  }
+  return {};
+}
+
+bool contains(const std::vector<std::uint8_t>& haystack, const std::string& needle) {
+  return !needle.empty() &&
+         std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) !=
+             haystack.end();
+}
+
+}  // namespace
+
+Result<void> PluginHost::load(const PluginSpec& spec) {
+  const std::string name = !spec.id.empty() ? spec.id : spec.path.string();
+  auto refused = [&](RefusalReason reason, std::string detail) -> Result<void> {
+    std::string message = fmt::format("plugin {} refused ({}): {}", name, to_string(reason), detail);
+    refuse(name, reason, std::move(detail));
+    return fail(std::move(message));
+  };
+  try {
+    // Find the library and read it: the hash, the signature and the manifest are checked
+    // before any of its code runs.
+    fs::path path = spec.path;
+    if (path.empty()) {
+      for (const auto& dir : config_.plugin_dirs) {
+        const fs::path candidate = dir / (spec.id + ".so");
+        if (fs::exists(candidate)) {
+          path = candidate;
+          break;
+        }
+      }
+    }
+    if (path.empty() || !fs::exists(path)) {
+      std::string dirs;
+      for (const auto& d : config_.plugin_dirs) dirs += (dirs.empty() ? "" : ", ") + d.string();
+      return refused(RefusalReason::not_found,
+                     fmt::format("no {}.so in the plugin directories ({})", spec.id, dirs));
+    }
+    if (!spec.id.empty() && find(spec.id) != nullptr) {
+      return refused(RefusalReason::duplicate, "a plugin with this id is already loaded");
+    }
+    auto bytes = read_binary(path);
+    if (!bytes) return refused(RefusalReason::load_failed, bytes.error().message);
+    fs::path manifest_path = path;
+    manifest_path.replace_extension(".toml");
+    auto manifest_text = read_binary(manifest_path);
+    if (!manifest_text) {
+      return refused(RefusalReason::manifest_invalid,
+                     fmt::format("no manifest {} beside the library", manifest_path.string()));
+    }
+    const std::string beside(manifest_text->begin(), manifest_text->end());
+    auto parsed = sdk::parse_manifest(beside, manifest_path.string());
+    if (!parsed.manifest) return refused(RefusalReason::manifest_invalid, parsed.errors.front());
+    sdk::Manifest& manifest = *parsed.manifest;
+    if (!spec.id.empty() && manifest.id != spec.id) {
+      return refused(RefusalReason::manifest_mismatch,
+                     fmt::format("the SKU names {} but the manifest says {}", spec.id, manifest.id));
+    }
+    if (!contains(*bytes, beside)) {
+      return refused(RefusalReason::manifest_mismatch,
+                     fmt::format("{} is not the manifest embedded in the binary",
+                                 manifest_path.filename().string()));
+    }
+    const Sha256 hash = sha256(bytes->data(), bytes->size());
+    if (manifest.legal_class == sdk::LegalClass::legally_relevant) {
+      const fs::path sig_path = signature_path(path);
+      if (!config_.oem_public_key) {
+        return refused(RefusalReason::unsigned_plugin,
+                       "legally relevant, and the meter has no OEM key to check it with");
+      }
+      auto sig_text = read_binary(sig_path);
+      if (!sig_text) {
+        return refused(RefusalReason::unsigned_plugin,
+                       fmt::format("legally relevant but not signed: no {}", sig_path.filename().string()));
+      }
+      auto signature = from_hex<64>(std::string(sig_text->begin(), sig_text->end()));
+      if (!signature) {
+        return refused(RefusalReason::bad_signature,
+                       fmt::format("{} is not a signature: {}", sig_path.filename().string(),
+                                   signature.error().message));
+      }
+      if (!verify(*bytes, *signature, *config_.oem_public_key)) {
+        return refused(RefusalReason::bad_signature,
+                       "the signature does not match the OEM key: the binary was altered after "
+                       "signing or signed with another key");
+      }
+    }
+    for (const auto& capability : manifest.capabilities) {
+      if (spec.granted.count(capability) == 0) {
+        return refused(RefusalReason::capability_not_granted,
+                       fmt::format("needs capability {}, which the SKU does not grant", capability));
+      }
+    }
+    if (!spec.version.empty() && spec.version != manifest.version) {
+      return refused(RefusalReason::version_mismatch,
+                     fmt::format("the SKU wants version {}, the plugin is {}", spec.version,
+                                 manifest.version));
+    }
+    auto config = sdk::validate_config(manifest, spec.config, spec.config_source);
+    if (!config.ok()) return refused(RefusalReason::config_invalid, config.errors.front());
+    if (auto broken = sdk::check_constraints(manifest, config_.meter_settings); !broken.empty()) {
+      return refused(RefusalReason::constraint_broken, broken.front());
+    }
+
+    // Load it.
+    auto plugin = std::make_unique<Plugin>();
+    try {
+      plugin->library.load(path.string(),
+                           boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    } catch (const std::exception& e) {
+      return refused(RefusalReason::load_failed, e.what());
+    }
+    if (!plugin->library.has(METER_PLUGIN_ENTRY_SYMBOL)) {
+      return refused(RefusalReason::missing_entry,
+                     "the library exports no " METER_PLUGIN_ENTRY_SYMBOL);
+    }
+    const auto entry = plugin->library.get<const meter_plugin_descriptor*()>(METER_PLUGIN_ENTRY_SYMBOL);
+    const meter_plugin_descriptor* d = entry();
+    if (d != nullptr && d->struct_size >= offsetof(meter_plugin_descriptor, struct_size) + 4) {
+      if (d->abi_major != METER_ABI_MAJOR) {
+        return refused(RefusalReason::abi_major,
+                       fmt::format("built for ABI {}.{}, the host speaks {}.{} (major must match)",
+                                   d->abi_major, d->abi_minor, METER_ABI_MAJOR, METER_ABI_MINOR));
+      }
+      if (d->abi_minor > METER_ABI_MINOR) {
+        return refused(RefusalReason::abi_minor,
+                       fmt::format("built for ABI {}.{}, newer than the host's {}.{}", d->abi_major,
+                                   d->abi_minor, METER_ABI_MAJOR, METER_ABI_MINOR));
+      }
+    }
+    if (auto problem = descriptor_problem(d); !problem.empty()) {
+      return refused(RefusalReason::bad_descriptor, problem);
+    }
+    if (beside != d->manifest_toml) {
+      return refused(RefusalReason::manifest_mismatch,
+                     "the descriptor's embedded manifest differs from the one beside the library");
+    }
+    if (manifest.id != d->id || manifest.version != d->version ||
+        manifest.abi_major != d->abi_major || manifest.abi_minor != d->abi_minor) {
+      return refused(RefusalReason::manifest_mismatch,
+                     fmt::format("descriptor says {} {} ABI {}.{}, manifest says {} {} ABI {}.{}",
+                                 d->id, d->version, d->abi_major, d->abi_minor, manifest.id,
+                                 manifest.version, manifest.abi_major, manifest.abi_minor));
+    }
+
+    plugin->host = this;
+    plugin->descriptor = d;
+    plugin->manifest = std::move(manifest);
+    plugin->granted = spec.granted;
+    plugin->config = std::move(config.values);
+    plugin->sha256 = hash;
+    HostApi::fill(*plugin);
+    Plugin& p = *plugin;
+    plugins_.push_back(std::move(plugin));
+
+    meter_status status = METER_STATUS_ERROR;
+    {
+      HostApi::Call call(p);
+      status = d->create(&p.api, &p.instance);
+    }
+    if (status != METER_STATUS_OK || p.instance == nullptr) {
+      p.instance = nullptr;
+      drop_connections_and_objects(p);
+      const std::string id = p.manifest.id;
+      plugins_.pop_back();
+      return refused(RefusalReason::create_failed,
+                     fmt::format("create returned {}", sdk::to_string(static_cast<sdk::Status>(status))));
+    }
+    deps_.bus.publish(PluginLoaded{deps_.clock.now(), p.manifest.id, p.manifest.version,
+                                   to_hex(p.sha256),
+                                   p.manifest.legal_class == sdk::LegalClass::legally_relevant});
+    return {};
+  } catch (const std::exception& e) {
+    return refused(RefusalReason::load_failed, e.what());
+  }
+}
+
+std::size_t PluginHost::load_all(const std::vector<PluginSpec>& specs) {
+  std::size_t loaded = 0;
+  for (const auto& spec : specs) loaded += load(spec) ? 1 : 0;
+  return loaded;
+}
+
+std::size_t PluginHost::start_all() {
+  std::size_t started = 0;
+  int rank = 0;
+  for (const auto& p : plugins_) {
+    if (p->state == PluginState::started) rank = std::max(rank, p->start_rank + 1);
+  }
+  auto provided = [&](const std::string& what) {
+    for (const auto& p : plugins_) {
+      if (p->state != PluginState::started) continue;
+      if (p->manifest.id == what) return true;
+      for (const auto& s : p->manifest.provides) {
+        if (s == what) return true;
+      }
+    }
+    return false;
+  };
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (std::size_t i = 0; i < plugins_.size(); ++i) {
+      Plugin& p = *plugins_[i];
+      if (p.state != PluginState::created || p.instance == nullptr) continue;
+      const bool ready = std::all_of(p.manifest.requires_.begin(), p.manifest.requires_.end(), provided);
+      if (!ready) continue;
+      progress = true;
+      p.state = PluginState::started;  // host functions of the started state work inside start
+      meter_status status = METER_STATUS_ERROR;
+      {
+        HostApi::Call call(p);
+        status = p.descriptor->start(p.instance);
+      }
+      if (status != METER_STATUS_OK) {
+        p.state = PluginState::created;
+        const std::string id = p.manifest.id;
+        refuse(id, RefusalReason::start_failed,
+               fmt::format("start returned {}", sdk::to_string(static_cast<sdk::Status>(status))));
+        retire(p);
+        break;  // plugins_ changed; look again from the top
+      }
+      if (p.state == PluginState::started) {
+        p.start_rank = rank++;
+        ++started;
+      }
+    }
+  }
+  std::vector<Plugin*> waiting;
+  for (const auto& p : plugins_) {
+    if (p->state == PluginState::created && p->instance != nullptr) waiting.push_back(p.get());
+  }
+  for (Plugin* p : waiting) {
+    std::string missing;
+    for (const auto& r : p->manifest.requires_) {
+      if (!provided(r)) missing += (missing.empty() ? "" : ", ") + r;
+    }
+    refuse(p->manifest.id, RefusalReason::dependency_missing,
+           fmt::format("requires {}, which no started plugin provides", missing));
+    retire(*p);
+  }
+  return started;
+}
+
+void PluginHost::stop_all() {
+  std::vector<Plugin*> order;
+  for (const auto& p : plugins_) {
+    if (p->state == PluginState::started) order.push_back(p.get());
+  }
+  std::sort(order.begin(), order.end(),
+            [](const Plugin* a, const Plugin* b) { return a->start_rank > b->start_rank; });
+  for (Plugin* p : order) {
+    {
+      HostApi::Call call(*p);
+      p->descriptor->stop(p->instance);
+    }
+    drop_connections_and_objects(*p);
+    p->descriptor->destroy(p->instance);
+    p->instance = nullptr;
+    p->state = PluginState::stopped;
+  }
+}
+
+Result<void> PluginHost::unload(const std::string& id) {
+  Plugin* p = find(id);
+  if (p == nullptr) return fail(fmt::format("no plugin {} is loaded", id));
+  retire(*p);
+  return {};
+}
+
+std::optional<PluginStatus> PluginHost::status(const std::string& id) const {
+  const Plugin* p = find(id);
+  if (p == nullptr) return std::nullopt;
+  return PluginStatus{p->manifest.id, p->manifest.version, p->state, p->faults,
+                      p->subscriptions.size(), p->objects.size(),
+                      p->manifest.legal_class == sdk::LegalClass::legally_relevant, p->sha256};
+}
+
+std::vector<PluginStatus> PluginHost::plugins() const {
+  std::vector<PluginStatus> out;
+  for (const auto& p : plugins_) out.push_back(*status(p->manifest.id));
+  return out;
+}
+
+std::vector<std::string> PluginHost::start_order() const {
+  std::vector<const Plugin*> started;
+  for (const auto& p : plugins_) {
+    if (p->start_rank >= 0) started.push_back(p.get());
+  }
+  std::sort(started.begin(), started.end(),
+            [](const Plugin* a, const Plugin* b) { return a->start_rank < b->start_rank; });
+  std::vector<std::string> out;
+  for (const Plugin* p : started) out.push_back(p->manifest.id);
+  return out;
+}
+
+SoftwareIdentity PluginHost::software_identity() const {
+  std::vector<IdentifiedComponent> relevant;
+  for (const auto& p : plugins_) {
+    if (p->manifest.legal_class == sdk::LegalClass::legally_relevant &&
+        p->state != PluginState::disabled) {
+      relevant.push_back({p->manifest.id, p->manifest.version, p->sha256});
+    }
+  }
+  return identify({"kernel", config_.kernel_version, kernel_sha256_}, std::move(relevant));
+}
+
+Result<void> PluginHost::register_identity_objects() {
+  ObjectInfo firmware;
+  firmware.id = obis("1-0:0.2.0");
+  firmware.type = ValueType::text;
+  firmware.read_roles = kAnyRole;
+  firmware.legally_relevant = true;
+  firmware.owner = "kernel";
+  firmware.description = "Firmware identifier: kernel version and software identification";
+  if (auto added = deps_.registry.add(firmware, [this] {
+        return Value{fmt::format("{} {}", config_.kernel_version, software_identity().display_text())};
+      });
+      !added) {
+    return added;
+  }
+  ObjectInfo signature = firmware;
+  signature.id = obis("1-0:0.2.8");
+  signature.description = "Firmware signature: SHA-256 over the kernel and legally relevant plugins";
+  return deps_.registry.add(signature, [this] { return Value{software_identity().combined_hex()}; });
+}
+
+}  // namespace meter::kernel

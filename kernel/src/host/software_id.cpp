@@ -1,0 +1,130 @@
+// SHA-256, Ed25519 and the combined software identification, on libsodium.
+#include "meter/kernel/software_id.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+namespace meter::kernel {
+namespace {
+
+struct SodiumInit {
+  SodiumInit() {
+    if (sodium_init() < 0) std::abort();  // no randomness: no keys may be made, stop at once
+  }
+};
+void ensure_sodium() { static const SodiumInit kInit; }
+
+}  // namespace
+
+std::string to_hex(const std::uint8_t* data, std::size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (std::size_t i = 0; i < size; ++i) {
+    out += kDigits[data[i] >> 4];
+    out += kDigits[data[i] & 0x0F];
+  }
+  return out;
+}
+
+template <std::size_t N>
+Result<std::array<std::uint8_t, N>> from_hex(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  if (text.size() != N * 2) {
+    return fail(fmt::format("expected {} hex digits, got {}", N * 2, text.size()));
+  }
+  std::array<std::uint8_t, N> out{};
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < N; ++i) {
+    const int hi = digit(text[2 * i]);
+    const int lo = digit(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return fail("not a hex digit");
+    out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+  }
+  return out;
+}
+template Result<std::array<std::uint8_t, 32>> from_hex<32>(std::string_view);
+template Result<std::array<std::uint8_t, 64>> from_hex<64>(std::string_view);
+
+Result<std::vector<std::uint8_t>> read_binary(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(fmt::format("cannot read {}", path.string()));
+  return std::vector<std::uint8_t>{std::istreambuf_iterator<char>(in),
+                                   std::istreambuf_iterator<char>()};
+}
+
+Sha256 sha256(const std::uint8_t* data, std::size_t size) {
+  ensure_sodium();
+  Sha256 out{};
+  crypto_hash_sha256(out.data(), data, size);
+  return out;
+}
+
+Result<Sha256> sha256_file(const std::filesystem::path& path) {
+  auto bytes = read_binary(path);
+  if (!bytes) return bytes.error();
+  return sha256(bytes->data(), bytes->size());
+}
+
+KeyPair make_key_pair() {
+  ensure_sodium();
+  KeyPair pair;
+  crypto_sign_keypair(pair.public_key.data(), pair.secret_key.data());
+  return pair;
+}
+
+Signature sign(const std::vector<std::uint8_t>& message, const SecretKey& key) {
+  ensure_sodium();
+  Signature out{};
+  crypto_sign_detached(out.data(), nullptr, message.data(), message.size(), key.data());
+  return out;
+}
+
+bool verify(const std::vector<std::uint8_t>& message, const Signature& signature,
+            const PublicKey& key) {
+  ensure_sodium();
+  return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
+                                     key.data()) == 0;
+}
+
+std::filesystem::path signature_path(const std::filesystem::path& plugin) {
+  auto p = plugin;
+  p.replace_extension(".sig");
+  return p;
+}
+
+std::string SoftwareIdentity::display_text() const {
+  return "SW " + combined_hex().substr(0, 8);
+}
+
+SoftwareIdentity identify(IdentifiedComponent kernel, std::vector<IdentifiedComponent> plugins) {
+  std::sort(plugins.begin(), plugins.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  SoftwareIdentity id;
+  id.components.push_back(std::move(kernel));
+  for (auto& p : plugins) id.components.push_back(std::move(p));
+  std::vector<std::uint8_t> all;
+  for (const auto& c : id.components) {
+    all.insert(all.end(), c.name.begin(), c.name.end());
+    all.push_back(0);
+    all.insert(all.end(), c.version.begin(), c.version.end());
+    all.push_back(0);
+    all.insert(all.end(), c.sha256.begin(), c.sha256.end());
+  }
+  id.combined = sha256(all.data(), all.size());
+  return id;
+}
+
+}  // namespace meter::kernel

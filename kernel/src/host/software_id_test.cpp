@@ -1,0 +1,45 @@
+// Software identification and signatures.
+#include "meter/kernel/software_id.h"
+
+#include <gtest/gtest.h>
+
+namespace meter::kernel {
+namespace {
+
+std::vector<std::uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
+
+TEST(SoftwareId, Sha256MatchesTheStandardVector) {
+  const auto data = bytes("abc");
+  EXPECT_EQ(to_hex(sha256(data.data(), data.size())),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(SoftwareId, ASignatureVerifiesOnlyTheSignedBytesWithTheRightKey) {
+  const KeyPair oem = make_key_pair();
+  const auto plugin = bytes("plugin binary");
+  const Signature s = sign(plugin, oem.secret_key);
+  EXPECT_TRUE(verify(plugin, s, oem.public_key));
+  EXPECT_FALSE(verify(bytes("plugin binary!"), s, oem.public_key));
+  EXPECT_FALSE(verify(plugin, s, make_key_pair().public_key));
+}
+
+TEST(SoftwareId, HexRoundTripsAndRejectsGarbage) {
+  const KeyPair oem = make_key_pair();
+  EXPECT_EQ(*from_hex<32>(to_hex(oem.public_key) + "\n"), oem.public_key);
+  EXPECT_FALSE(from_hex<32>("zz"));
+  EXPECT_FALSE(from_hex<32>(std::string(64, 'g')));
+}
+
+TEST(SoftwareId, TheCombinedIdChangesWithAnyComponentAndNotWithOrder) {
+  const Sha256 k{1}, a{2}, b{3};
+  const auto one = identify({"kernel", "0.1.0", k}, {{"tou", "1.0.0", a}, {"demand", "1.0.0", b}});
+  const auto same = identify({"kernel", "0.1.0", k}, {{"demand", "1.0.0", b}, {"tou", "1.0.0", a}});
+  const auto other = identify({"kernel", "0.1.0", k}, {{"tou", "1.0.1", a}, {"demand", "1.0.0", b}});
+  EXPECT_EQ(one.combined, same.combined);
+  EXPECT_NE(one.combined, other.combined);
+  EXPECT_EQ(one.components.front().name, "kernel");
+  EXPECT_EQ(one.display_text(), "SW " + one.combined_hex().substr(0, 8));
+}
+
+}  // namespace
+}  // namespace meter::kernel
