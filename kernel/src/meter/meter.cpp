@@ -50,6 +50,12 @@ void Meter::update_fault(const TickMetrology& m) {
   }
 }
 
+void Meter::raise_storage_fault(std::string detail) {
+  if (storage_fault_) return;
+  storage_fault_ = true;
+  bus_.publish(FaultRaised{clock_.now(), Fault::storage, std::move(detail)});
+}
+
 const EnergyTick& Meter::tick() noexcept {
   const auto m = metrology_->close_tick();
   const auto moved = registers_.apply(m.active_nwh, m.reactive_nvarh);

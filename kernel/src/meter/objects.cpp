@@ -31,6 +31,7 @@ ObjectInfo data_info(Obis id, ValueType type, const char* description) {
 // Error register bits (0-0:97.97.0).
 constexpr std::uint64_t kErrorMeasurement = 1;
 constexpr std::uint64_t kErrorClockInvalid = 2;
+constexpr std::uint64_t kErrorStorage = 4;
 
 }  // namespace
 
@@ -131,10 +132,12 @@ void Meter::register_objects() {
   add(data_info(obis("0-0:128.2.0"), ValueType::unsigned_integer, "samples refused since power-up"),
       [this] { return Value{metrology_->refused_total()}; });
   add(data_info(obis("0-0:97.97.0"), ValueType::unsigned_integer,
-                "error register: bit 0 measurement fault, bit 1 time unknown"),
+                "error register: bit 0 measurement fault, bit 1 time unknown, "
+                "bit 2 storage fault"),
       [this] {
         return Value{(measurement_fault_ ? kErrorMeasurement : 0) |
-                     (clock_.valid() ? 0 : kErrorClockInvalid)};
+                     (clock_.valid() ? 0 : kErrorClockInvalid) |
+                     (storage_fault_ ? kErrorStorage : 0)};
       });
   auto clock_info = data_info(obis("0-0:1.0.0"), ValueType::text, "local date and time");
   clock_info.object_class = ObjectClass::clock;

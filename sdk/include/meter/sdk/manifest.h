@@ -106,7 +106,13 @@ namespace detail {
 
 inline std::string where(std::string_view source, const toml::source_region& region) {
   std::ostringstream out;
-  out << source;
+  // A node knows the file it was parsed from; settings merged from an SKU and a site file
+  // are then each reported in their own file.
+  if (region.path && !region.path->empty()) {
+    out << *region.path;
+  } else {
+    out << source;
+  }
   if (region.begin.line != 0) out << ':' << region.begin.line << ':' << region.begin.column;
   return out.str();
 }

@@ -1,0 +1,579 @@
+// Board descriptors, SKU and site files: their schemas, and the loader that checks them as a
+// whole and assembles the kernel's configuration.
+#include "meter/kernel/config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "meter/sdk/manifest.h"
+
+namespace meter::kernel::config {
+
+namespace {
+
+std::vector<std::string_view> service_ids() {
+  std::vector<std::string_view> ids;
+  for (const auto& s : service_configurations()) ids.push_back(s.id);
+  return ids;
+}
+
+// ---- board descriptor ------------------------------------------------------------------
+
+const Schema kBoardSection{
+    "board section", "What the board is and which driver runs it.",
+    {{.key = "id", .type = FieldType::text, .description = "board id, the file's name", .required = true, .min = 1},
+     {.key = "description", .type = FieldType::text, .description = "free text"},
+     {.key = "driver", .type = FieldType::text, .description = "what feeds the kernel its signal", .required = true, .allowed = {"sim", "replay"}}}};
+
+const Schema kNameplate{
+    "nameplate", "Nameplate data (4 CCR 4027.2 S.4); readable as objects.",
+    {{.key = "manufacturer", .type = FieldType::text, .description = "manufacturer's name or trademark", .required = true, .min = 1},
+     {.key = "type", .type = FieldType::text, .description = "type designation", .required = true, .min = 1},
+     {.key = "serial_number", .type = FieldType::text, .description = "non-repetitive serial number (written per unit at the factory)", .required = true, .min = 1},
+     {.key = "voltage_v", .type = FieldType::real, .description = "AC voltage rating", .required = true, .min = 1, .max = 1000, .unit = "V"},
+     {.key = "test_amperes_a", .type = FieldType::real, .description = "test amperes (TA)", .required = true, .min = 0.001, .max = 1000, .unit = "A"},
+     {.key = "meter_class", .type = FieldType::text, .description = "meter class (CL), e.g. CL20, CL200", .required = true, .min = 1},
+     {.key = "accuracy_class", .type = FieldType::text, .description = "accuracy class", .required = true, .allowed = {"0.1", "0.2", "0.2S", "0.5", "0.5S", "1", "2"}},
+     {.key = "kh_wh", .type = FieldType::real, .description = "watthour constant Kh, per test LED pulse", .required = true, .min = 0.001, .max = 1000, .unit = "Wh"},
+     {.key = "kt_wh", .type = FieldType::real, .description = "watthour test constant Kt", .min = 0.001, .max = 1000, .unit = "Wh", .default_text = "kh_wh"},
+     {.key = "register_ratio", .type = FieldType::real, .description = "register ratio Rr", .min = 1, .max = 100000, .default_text = "1"},
+     {.key = "frequency_hz", .type = FieldType::real, .description = "frequency rating", .required = true, .min = 50, .max = 60, .unit = "Hz"},
+     {.key = "elements", .type = FieldType::real, .description = "number of elements (1, 1.5, 2, 2.5, 3)", .required = true, .min = 1, .max = 3},
+     {.key = "wires", .type = FieldType::integer, .description = "number of wires (W)", .required = true, .min = 2, .max = 4},
+     {.key = "form", .type = FieldType::text, .description = "form designation (FM), e.g. 1S, 2S, 12S, 9S", .required = true, .min = 1},
+     {.key = "transformer_ratio", .type = FieldType::text, .description = "instrument transformer ratio (transformer-rated meters)"},
+     {.key = "pkh_wh", .type = FieldType::real, .description = "primary watthour constant PKh (transformer-rated meters)", .min = 0.001, .unit = "Wh"}}};
+
+const Schema kRatings{
+    "ratings", "What the meter is rated for.",
+    {{.key = "min_current_a", .type = FieldType::real, .description = "lowest rated current", .required = true, .min = 0.001, .max = 1000, .unit = "A"},
+     {.key = "max_current_a", .type = FieldType::real, .description = "highest rated current (Imax)", .required = true, .min = 0.01, .max = 1000, .unit = "A"},
+     {.key = "temperature_min_c", .type = FieldType::real, .description = "lowest operating temperature", .min = -60, .max = 85, .unit = "°C", .default_text = "-40"},
+     {.key = "temperature_max_c", .type = FieldType::real, .description = "highest operating temperature", .min = -20, .max = 125, .unit = "°C", .default_text = "85"}}};
+
+const Schema kService{
+    "service", "How the meter is connected.",
+    {{.key = "configuration", .type = FieldType::text, .description = "service configuration (Measurement Canada AE-1559 numbering)", .required = true, .allowed = service_ids()},
+     {.key = "creep_current_a", .type = FieldType::real, .description = "an element below this current registers nothing (no-load)", .required = true, .min = 0, .max = 10, .unit = "A"},
+     {.key = "starting_current_a", .type = FieldType::real, .description = "the meter registers from this current", .required = true, .min = 0.0001, .max = 10, .unit = "A"}}};
+
+const Schema kCalibration{
+    "calibration", "Per-element calibration, in element order.",
+    {{.key = "voltage_gain", .type = FieldType::real, .description = "voltage gain", .min = 0.5, .max = 2, .default_text = "1"},
+     {.key = "current_gain", .type = FieldType::real, .description = "current gain", .min = 0.5, .max = 2, .default_text = "1"},
+     {.key = "phase_deg", .type = FieldType::real, .description = "sensor phase lag of the current, removed", .min = -45, .max = 45, .unit = "°", .default_text = "0"},
+     {.key = "power_offset_w", .type = FieldType::real, .description = "subtracted from the element's active power", .min = -100, .max = 100, .unit = "W", .default_text = "0"}}};
+
+const Schema kBoardMetrology{
+    "metrology", "How the board measures.",
+    {{.key = "fidelity", .type = FieldType::text, .description = "sample blocks (waveform) or per-tick accumulator readings (chip)", .allowed = {"waveform", "chip"}, .default_text = "chip"},
+     {.key = "sample_rate_hz", .type = FieldType::integer, .description = "ADC sample rate (waveform)", .min = 2000, .max = 32000, .unit = "Hz", .default_text = "4000"},
+     {.key = "volts_per_code", .type = FieldType::real, .description = "voltage ADC scale", .min = 1e-6, .max = 1, .unit = "V", .default_text = "0.02"},
+     {.key = "amps_per_code", .type = FieldType::real, .description = "current ADC scale", .min = 1e-7, .max = 1, .unit = "A", .default_text = "0.01"},
+     {.key = "energy_nwh_per_lsb", .type = FieldType::real, .description = "metering chip energy LSB (chip)", .min = 1e-3, .max = 1e9, .unit = "nWh", .default_text = "1000"},
+     {.key = "calibration", .type = FieldType::table_array, .description = "one table per element", .max = 3, .nested = &kCalibration}}};
+
+const Schema kHardware{
+    "hardware", "What the board has.",
+    {{.key = "relays", .type = FieldType::integer, .description = "service disconnect relays", .min = 0, .max = 4, .default_text = "0"},
+     {.key = "test_led", .type = FieldType::boolean, .description = "a test (calibration) LED", .default_text = "true"},
+     {.key = "lcd_digits", .type = FieldType::integer, .description = "digits of the LCD", .min = 4, .max = 10, .default_text = "6"},
+     {.key = "optical_port", .type = FieldType::boolean, .description = "an optical configuration port", .default_text = "true"},
+     {.key = "pulse_inputs", .type = FieldType::integer, .description = "pulse inputs (gas, water meters)", .min = 0, .max = 8, .default_text = "0"},
+     {.key = "comms_slots", .type = FieldType::integer, .description = "slots for communication modules", .min = 0, .max = 4, .default_text = "0"},
+     {.key = "nvm_medium", .type = FieldType::text, .description = "nonvolatile memory", .allowed = {"sqlite", "ram"}, .default_text = "sqlite"},
+     {.key = "rtc", .type = FieldType::boolean, .description = "a battery-backed real-time clock", .default_text = "true"},
+     {.key = "power_fail_detect", .type = FieldType::boolean, .description = "early power-fail warning", .default_text = "true"},
+     {.key = "seal_switches", .type = FieldType::text_array, .description = "seal switches the board reads", .allowed = {"cover", "programming-jumper", "optical-plug"}}}};
+
+const Schema kBoard{
+    "board descriptor",
+    "A board is the hardware a kernel runs on: `boards/descriptors/<id>.toml`.",
+    {{.key = "board", .type = FieldType::table, .description = "identity and driver", .required = true, .nested = &kBoardSection},
+     {.key = "nameplate", .type = FieldType::table, .description = "nameplate", .required = true, .nested = &kNameplate},
+     {.key = "ratings", .type = FieldType::table, .description = "ratings", .required = true, .nested = &kRatings},
+     {.key = "service", .type = FieldType::table, .description = "service", .required = true, .nested = &kService},
+     {.key = "metrology", .type = FieldType::table, .description = "metrology front end", .nested = &kBoardMetrology},
+     {.key = "hardware", .type = FieldType::table, .description = "hardware", .nested = &kHardware}}};
+
+// ---- SKU ---------------------------------------------------------------------------------
+
+const Schema kSkuSection{
+    "sku section", "The product.",
+    {{.key = "id", .type = FieldType::text, .description = "product id", .required = true, .min = 1},
+     {.key = "description", .type = FieldType::text, .description = "free text"},
+     {.key = "board", .type = FieldType::text, .description = "board descriptor id (boards/descriptors/<id>.toml)", .required = true, .min = 1},
+     {.key = "sealing_category", .type = FieldType::integer, .description = "4 CCR 4027.2 table S.3.1 category", .required = true, .min = 1, .max = 3}}};
+
+const Schema kSkuMetrology{
+    "metrology", "The kernel's pace.",
+    {{.key = "tick_s", .type = FieldType::integer, .description = "metrology tick", .min = 1, .max = 60, .unit = "s", .default_text = "1"},
+     {.key = "measurements_every", .type = FieldType::integer, .description = "publish instantaneous values every N ticks", .min = 1, .max = 3600, .default_text = "5"}}};
+
+const Schema kDisplay{
+    "display", "The LCD's scroll list.",
+    {{.key = "items", .type = FieldType::text_array, .description = "OBIS codes, or segment-test, firmware, software-id", .min = 1, .max = 64},
+     {.key = "scroll_time_s", .type = FieldType::integer, .description = "time each item is shown", .min = 1, .max = 60, .unit = "s", .default_text = "6"},
+     {.key = "multiplier", .type = FieldType::integer, .description = "display multiplier N: displayed energy only, never the registers", .min = 1, .max = 240, .default_text = "1"},
+     {.key = "digits", .type = FieldType::integer, .description = "digits shown for energy (at most the board's LCD)", .min = 4, .max = 10, .default_text = "6"},
+     {.key = "decimals", .type = FieldType::integer, .description = "decimals shown for energy in kWh", .min = 0, .max = 3, .default_text = "1"},
+     {.key = "metering_point", .type = FieldType::text, .description = "label of the metering point, when one display serves several"}}};
+
+const Schema kOpticalPort{
+    "optical port", "The optical configuration port.",
+    {{.key = "enabled", .type = FieldType::boolean, .description = "false disables it for good: re-enabling needs the seal broken", .default_text = "true"}}};
+
+const Schema kSkuPlugin{
+    "plugin entry", "A plugin the product carries.",
+    {{.key = "version", .type = FieldType::text, .description = "exact version required; empty accepts the installed one"},
+     {.key = "grants", .type = FieldType::text_array, .description = "capabilities granted (relay, write:tariff-registers, …)"},
+     {.key = "settings", .type = FieldType::any_table, .description = "factory defaults for the plugin's settings, checked against its manifest"}}};
+
+const Schema kSku{
+    "SKU file",
+    "An OEM's product, fixed at the factory and sealed: `config/skus/<id>.toml`.",
+    {{.key = "sku", .type = FieldType::table, .description = "identity", .required = true, .nested = &kSkuSection},
+     {.key = "metrology", .type = FieldType::table, .description = "kernel pace", .nested = &kSkuMetrology},
+     {.key = "display", .type = FieldType::table, .description = "display", .nested = &kDisplay},
+     {.key = "optical_port", .type = FieldType::table, .description = "optical port", .nested = &kOpticalPort},
+     {.key = "plugins", .type = FieldType::table_map, .description = "plugins by id", .nested = &kSkuPlugin}}};
+
+// ---- site --------------------------------------------------------------------------------
+
+const Schema kSiteSection{
+    "site section", "Where the meter is.",
+    {{.key = "id", .type = FieldType::text, .description = "site or premise id", .required = true, .min = 1},
+     {.key = "description", .type = FieldType::text, .description = "free text"},
+     {.key = "time_zone", .type = FieldType::text, .description = "IANA time zone of the site", .required = true, .min = 1},
+     {.key = "metering_point", .type = FieldType::text, .description = "metering point id"}}};
+
+const Schema kHappening{
+    "happening", "A scheduled event of a simulated run.",
+    {{.key = "kind", .type = FieldType::text, .description = "what happens", .required = true, .allowed = {"power-failure", "voltage-sag", "time-jump"}},
+     {.key = "at", .type = FieldType::date_time, .description = "when it starts", .required = true},
+     {.key = "length_s", .type = FieldType::integer, .description = "outage or sag length", .min = 1, .max = 31536000, .unit = "s"},
+     {.key = "sag_fraction", .type = FieldType::real, .description = "voltage during a sag", .min = 0.05, .max = 1, .default_text = "0.7"},
+     {.key = "jump_s", .type = FieldType::integer, .description = "how far the clock jumps (negative: back)", .min = -31536000, .max = 31536000, .unit = "s"}}};
+
+const Schema kSimulation{
+    "simulation", "The load a simulated board (sim, replay) feeds.",
+    {{.key = "model", .type = FieldType::text, .description = "load model", .allowed = {"residential", "residential-pv", "commercial", "replay"}, .default_text = "residential"},
+     {.key = "seed", .type = FieldType::integer, .description = "seed of the load model", .min = 0, .default_text = "1"},
+     {.key = "start", .type = FieldType::date_time, .description = "when the simulated run starts", .default_text = "2026-01-01T00:00:00Z"},
+     {.key = "pv_peak_w", .type = FieldType::real, .description = "rooftop PV peak output", .min = 0, .max = 100000, .unit = "W", .default_text = "0"},
+     {.key = "replay_file", .type = FieldType::text, .description = "CSV to replay (model replay), relative to the site file"},
+     {.key = "happenings", .type = FieldType::table_array, .description = "power failures, sags, time jumps", .max = 10000, .nested = &kHappening}}};
+
+const Schema kSite{
+    "site file",
+    "A utility's settings for one meter: `config/sites/<id>.toml`. Each `[plugins.<id>]` table "
+    "holds that plugin's settings, checked against its manifest.",
+    {{.key = "site", .type = FieldType::table, .description = "identity and time zone", .required = true, .nested = &kSiteSection},
+     {.key = "plugins", .type = FieldType::any_table, .description = "each plugin's settings by plugin id, checked against its manifest"},
+     {.key = "simulation", .type = FieldType::table, .description = "simulated load", .nested = &kSimulation}}};
+
+// ---- extraction --------------------------------------------------------------------------
+
+template <class T>
+T get(const toml::table& t, std::string_view path, T fallback) {
+  return t.at_path(path).value<T>().value_or(fallback);
+}
+
+std::string text(const toml::table& t, std::string_view path, std::string fallback = {}) {
+  return t.at_path(path).value<std::string>().value_or(std::move(fallback));
+}
+
+UtcTime to_utc(const toml::date_time& dt) {
+  const auto days = date::sys_days{date::year{dt.date.year} / dt.date.month / dt.date.day};
+  const auto tod = std::chrono::hours{dt.time.hour} + std::chrono::minutes{dt.time.minute} +
+                   std::chrono::seconds{dt.time.second};
+  const auto offset = std::chrono::minutes{dt.offset ? dt.offset->minutes : 0};
+  return UtcTime{std::chrono::duration_cast<Milliseconds>(days.time_since_epoch() + tod - offset)};
+}
+
+std::int64_t wires_of(const ServiceConfiguration& s) {
+  const auto w = s.id.find('w');
+  return w == std::string_view::npos || w == 0 ? 0 : s.id[w - 1] - '0';
+}
+
+SealKind seal_kind(std::string_view s) {
+  if (s == "cover") return SealKind::cover;
+  if (s == "programming-jumper") return SealKind::programming_jumper;
+  return SealKind::optical_plug;
+}
+
+BoardDescriptor extract_board(const toml::table& t, const std::string& file, Diagnostics& out) {
+  BoardDescriptor b;
+  b.file = file;
+  b.id = text(t, "board.id");
+  b.description = text(t, "board.description");
+  b.driver = text(t, "board.driver");
+  auto& n = b.nameplate;
+  n.manufacturer = text(t, "nameplate.manufacturer");
+  n.type = text(t, "nameplate.type");
+  n.serial_number = text(t, "nameplate.serial_number");
+  n.voltage_v = get(t, "nameplate.voltage_v", 0.0);
+  n.test_amperes_a = get(t, "nameplate.test_amperes_a", 0.0);
+  n.meter_class = text(t, "nameplate.meter_class");
+  n.accuracy_class = text(t, "nameplate.accuracy_class");
+  n.kh_wh = get(t, "nameplate.kh_wh", 1.0);
+  n.kt_wh = get(t, "nameplate.kt_wh", n.kh_wh);
+  n.register_ratio = get(t, "nameplate.register_ratio", 1.0);
+  n.frequency_hz = get(t, "nameplate.frequency_hz", 60.0);
+  n.elements = get(t, "nameplate.elements", 1.0);
+  n.wires = get<std::int64_t>(t, "nameplate.wires", 2);
+  n.form = text(t, "nameplate.form");
+  n.transformer_ratio = text(t, "nameplate.transformer_ratio");
+  n.pkh_wh = get(t, "nameplate.pkh_wh", 0.0);
+  auto& r = b.ratings;
+  r.min_current_a = get(t, "ratings.min_current_a", 0.0);
+  r.max_current_a = get(t, "ratings.max_current_a", 0.0);
+  r.temperature_min_c = get(t, "ratings.temperature_min_c", -40.0);
+  r.temperature_max_c = get(t, "ratings.temperature_max_c", 85.0);
+  b.creep_current_a = get(t, "service.creep_current_a", 0.0);
+  b.starting_current_a = get(t, "service.starting_current_a", 0.0);
+  b.fidelity = text(t, "metrology.fidelity", "chip") == "waveform" ? Fidelity::waveform : Fidelity::chip;
+  b.sample_rate_hz = static_cast<std::uint32_t>(get<std::int64_t>(t, "metrology.sample_rate_hz", 4000));
+  auto& h = b.hardware;
+  h.relays = get<std::int64_t>(t, "hardware.relays", 0);
+  h.test_led = get(t, "hardware.test_led", true);
+  h.lcd_digits = get<std::int64_t>(t, "hardware.lcd_digits", 6);
+  h.optical_port = get(t, "hardware.optical_port", true);
+  h.pulse_inputs = get<std::int64_t>(t, "hardware.pulse_inputs", 0);
+  h.comms_slots = get<std::int64_t>(t, "hardware.comms_slots", 0);
+  h.nvm_medium = text(t, "hardware.nvm_medium", "sqlite");
+  h.rtc = get(t, "hardware.rtc", true);
+  h.power_fail_detect = get(t, "hardware.power_fail_detect", true);
+  if (const auto* seals = t.at_path("hardware.seal_switches").as_array()) {
+    for (const auto& s : *seals) h.seal_switches.push_back(seal_kind(s.value_or(std::string())));
+  }
+
+  const auto* service_node = t.at_path("service.configuration").node();
+  if (auto svc = find_service(text(t, "service.configuration")); svc) {
+    b.service = *svc;
+    if (wires_of(*b.service) != n.wires) {
+      out.add(file, t.at_path("nameplate.wires").node(),
+              fmt::format("'nameplate.wires' is {} but service {} has {} wires", n.wires,
+                          b.service->id, wires_of(*b.service)));
+    }
+  } else if (service_node == nullptr) {
+    return b;  // the schema reported the missing key
+  }
+  if (r.min_current_a >= r.max_current_a) {
+    out.add(file, t.at_path("ratings.min_current_a").node(),
+            fmt::format("'ratings.min_current_a' ({} A) must be below 'ratings.max_current_a' ({} A)",
+                        r.min_current_a, r.max_current_a));
+  }
+  if (b.creep_current_a >= b.starting_current_a) {
+    out.add(file, t.at_path("service.creep_current_a").node(),
+            fmt::format("'service.creep_current_a' ({} A) must be below 'service.starting_current_a' "
+                        "({} A), or the meter could not start",
+                        b.creep_current_a, b.starting_current_a));
+  }
+  if (const auto* cal = t.at_path("metrology.calibration").as_array();
+      cal && b.service && cal->size() > b.service->elements) {
+    out.add(file, cal, fmt::format("'metrology.calibration' has {} entries; service {} has {} elements",
+                                   cal->size(), b.service->id, b.service->elements));
+  }
+
+  auto& m = b.metrology;
+  m.service = b.service;
+  m.channel_count = b.service ? b.service->channels() : 0;
+  m.nominal_frequency_hz = n.frequency_hz;
+  m.volts_per_code.fill(get(t, "metrology.volts_per_code", 0.02));
+  m.amps_per_code.fill(get(t, "metrology.amps_per_code", 0.01));
+  m.energy_nwh_per_lsb = get(t, "metrology.energy_nwh_per_lsb", 1000.0);
+  m.voltage_limit_v = n.voltage_v * 2.5;
+  m.current_limit_a = r.max_current_a * 2.0;
+  m.creep_current_a = b.creep_current_a;
+  if (const auto* cal = t.at_path("metrology.calibration").as_array()) {
+    for (std::size_t e = 0; e < cal->size() && e < kMaxElements; ++e) {
+      const auto& c = *cal->get(e)->as_table();
+      m.calibration[e] = {get(c, "voltage_gain", 1.0), get(c, "current_gain", 1.0),
+                          get(c, "phase_deg", 0.0), get(c, "power_offset_w", 0.0)};
+    }
+  }
+  return b;
+}
+
+std::optional<DisplayItem> display_item(std::string_view s) {
+  if (s == "segment-test") return DisplayItem{DisplayItem::Kind::segment_test, {}, std::string(s)};
+  if (s == "firmware") return DisplayItem{DisplayItem::Kind::firmware_version, {}, std::string(s)};
+  if (s == "software-id") return DisplayItem{DisplayItem::Kind::software_id, {}, std::string(s)};
+  if (auto id = Obis::parse(s)) return DisplayItem{DisplayItem::Kind::object, *id, std::string(s)};
+  return std::nullopt;
+}
+
+Sku extract_sku(const toml::table& t, const std::string& file, Diagnostics& out) {
+  Sku s;
+  s.file = file;
+  s.id = text(t, "sku.id");
+  s.description = text(t, "sku.description");
+  s.board = text(t, "sku.board");
+  s.sealing_category = get<std::int64_t>(t, "sku.sealing_category", 1);
+  s.tick = std::chrono::seconds{get<std::int64_t>(t, "metrology.tick_s", 1)};
+  s.measurements_every = static_cast<std::uint32_t>(get<std::int64_t>(t, "metrology.measurements_every", 5));
+  s.optical_port_enabled = get(t, "optical_port.enabled", true);
+  auto& d = s.display;
+  d.scroll_time = std::chrono::seconds{get<std::int64_t>(t, "display.scroll_time_s", 6)};
+  d.multiplier = get<std::int64_t>(t, "display.multiplier", 1);
+  d.digits = get<std::int64_t>(t, "display.digits", 6);
+  d.decimals = get<std::int64_t>(t, "display.decimals", 1);
+  d.metering_point = text(t, "display.metering_point");
+  if (const auto* items = t.at_path("display.items").as_array()) {
+    for (const auto& node : *items) {
+      const auto str = node.value_or(std::string());
+      if (auto item = display_item(str)) {
+        d.items.push_back(*item);
+      } else if (node.is_string()) {
+        out.add(file, &node, fmt::format("display item \"{}\" is neither an OBIS code (1-0:1.8.0) "
+                                         "nor segment-test, firmware or software-id", str));
+      }
+    }
+  } else {
+    for (const char* id : {"1-0:1.8.0", "1-0:2.8.0", "1-0:16.8.0", "segment-test", "firmware"}) {
+      d.items.push_back(*display_item(id));
+    }
+  }
+  if (const auto* plugins = t["plugins"].as_table()) {
+    for (const auto& [id, node] : *plugins) {
+      const auto* p = node.as_table();
+      if (p == nullptr) continue;  // the schema reported it
+      PluginEntry e;
+      e.id = std::string(id.str());
+      e.version = text(*p, "version");
+      if (const auto* grants = (*p)["grants"].as_array()) {
+        for (const auto& g : *grants) e.grants.push_back(g.value_or(std::string()));
+      }
+      if (const auto* settings = (*p)["settings"].as_table()) e.settings = *settings;
+      e.settings_source = file;
+      s.plugins.push_back(std::move(e));
+    }
+  }
+  return s;
+}
+
+Site extract_site(const toml::table& t, const std::string& file, Diagnostics& out) {
+  Site s;
+  s.file = file;
+  s.id = text(t, "site.id");
+  s.description = text(t, "site.description");
+  s.time_zone = text(t, "site.time_zone", "UTC");
+  s.metering_point = text(t, "site.metering_point");
+  if (const auto* tz = t.at_path("site.time_zone").node(); tz && tz->is_string()) {
+    if (auto zone = Clock::locate_zone(s.time_zone); !zone) {
+      out.add(file, tz, fmt::format("'site.time_zone' is \"{}\", which is not an IANA time zone "
+                                    "(e.g. America/Toronto)", s.time_zone));
+    }
+  }
+  auto& sim = s.simulation;
+  sim.model = text(t, "simulation.model", "residential");
+  sim.seed = static_cast<std::uint64_t>(get<std::int64_t>(t, "simulation.seed", 1));
+  sim.pv_peak_w = get(t, "simulation.pv_peak_w", 0.0);
+  sim.start = UtcTime{std::chrono::duration_cast<Milliseconds>(
+      date::sys_days{date::year{2026} / 1 / 1}.time_since_epoch())};
+  if (auto start = t.at_path("simulation.start").value<toml::date_time>(); start && start->offset) {
+    sim.start = to_utc(*start);
+  }
+  if (auto replay = t.at_path("simulation.replay_file").value<std::string>()) {
+    sim.replay_file = (std::filesystem::path(file).parent_path() / *replay).string();
+  }
+  if (sim.model == "replay" && sim.replay_file.empty()) {
+    out.add(file, t.at_path("simulation.model").node(),
+            "'simulation.model' is \"replay\" but 'simulation.replay_file' is not set");
+  }
+  if (const auto* list = t.at_path("simulation.happenings").as_array()) {
+    for (const auto& node : *list) {
+      const auto* h = node.as_table();
+      if (h == nullptr) continue;
+      Happening e;
+      const auto kind = text(*h, "kind");
+      e.kind = kind == "voltage-sag" ? Happening::Kind::voltage_sag
+               : kind == "time-jump" ? Happening::Kind::time_jump
+                                     : Happening::Kind::power_failure;
+      if (auto at = (*h)["at"].value<toml::date_time>(); at && at->offset) e.at = to_utc(*at);
+      e.length = std::chrono::seconds{get<std::int64_t>(*h, "length_s", 0)};
+      e.sag_fraction = get(*h, "sag_fraction", 0.7);
+      e.jump = std::chrono::seconds{get<std::int64_t>(*h, "jump_s", 0)};
+      const bool needs_length = e.kind != Happening::Kind::time_jump;
+      if (needs_length && e.length.count() == 0) {
+        out.add(file, h, fmt::format("a {} needs 'length_s'", kind));
+      }
+      if (!needs_length && e.jump.count() == 0) out.add(file, h, "a time-jump needs 'jump_s'");
+      sim.happenings.push_back(e);
+    }
+  }
+  return s;
+}
+
+std::optional<std::filesystem::path> find_in(const std::vector<std::filesystem::path>& dirs,
+                                             const std::string& name) {
+  for (const auto& d : dirs) {
+    auto p = d / name;
+    if (std::filesystem::is_regular_file(p)) return p;
+  }
+  return std::nullopt;
+}
+
+std::string dir_list(const std::vector<std::filesystem::path>& dirs) {
+  std::string out;
+  for (const auto& d : dirs) out += (out.empty() ? "" : ", ") + d.string();
+  return out.empty() ? "(none)" : out;
+}
+
+// Copies `from` onto `into` key by key (the site's settings over the SKU's defaults).
+void overlay(toml::table& into, const toml::table& from) {
+  for (const auto& [k, v] : from) into.insert_or_assign(k, v);
+}
+
+void check_plugins(Setup& setup, const toml::table& sku_table, const toml::table* site_plugins,
+                   const Paths& paths, Diagnostics& out) {
+  for (auto& p : setup.sku.plugins) {
+    const auto* entry = sku_table.at_path("plugins").as_table()->get(p.id);
+    const auto manifest_path = find_in(paths.plugin_dirs, p.id + ".toml");
+    if (!manifest_path) {
+      out.add(setup.sku.file, entry,
+              fmt::format("plugin '{}' is not installed: no {}.toml in the plugin directories ({})",
+                          p.id, p.id, dir_list(paths.plugin_dirs)));
+      continue;
+    }
+    std::ifstream in(*manifest_path);
+    std::stringstream text_in;
+    text_in << in.rdbuf();
+    auto parsed = sdk::parse_manifest(text_in.str(), manifest_path->string());
+    if (!parsed.manifest) {
+      for (auto& e : parsed.errors) out.add_located(std::move(e));
+      continue;
+    }
+    const auto& manifest = *parsed.manifest;
+    if (!p.version.empty() && p.version != manifest.version) {
+      out.add(setup.sku.file, entry->as_table()->get("version"),
+              fmt::format("plugin '{}' version {} is not available: the installed one is {}",
+                          p.id, p.version, manifest.version));
+    }
+    for (const auto& needed : manifest.capabilities) {
+      if (std::find(p.grants.begin(), p.grants.end(), needed) == p.grants.end()) {
+        out.add(setup.sku.file, entry,
+                fmt::format("plugin '{}' needs capability '{}', which the SKU does not grant "
+                            "(add it to 'grants')", p.id, needed));
+      }
+    }
+    if (site_plugins != nullptr) {
+      if (const auto* site_settings = site_plugins->get_as<toml::table>(p.id)) {
+        overlay(p.settings, *site_settings);
+        p.settings_source = setup.site.file;
+      }
+    }
+    const auto checked = sdk::validate_config(manifest, p.settings, p.settings_source);
+    for (const auto& e : checked.errors) out.add_located(e);
+    if (checked.ok()) p.settings = checked.values;
+    for (const auto& broken : sdk::check_constraints(manifest, setup.meter_settings)) {
+      out.add(setup.sku.file, entry, fmt::format("constraint broken: {}", broken));
+    }
+  }
+  if (site_plugins != nullptr) {
+    for (const auto& [id, node] : *site_plugins) {
+      const bool attached = std::any_of(setup.sku.plugins.begin(), setup.sku.plugins.end(),
+                                        [&](const PluginEntry& e) { return e.id == id.str(); });
+      if (!attached) {
+        out.add(setup.site.file, &node,
+                fmt::format("settings for plugin '{}', which the SKU ({}) does not carry",
+                            id.str(), setup.sku.id));
+      } else if (!node.is_table()) {
+        out.add(setup.site.file, &node, fmt::format("'plugins.{}' must be a table", id.str()));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const Schema& board_schema() { return kBoard; }
+const Schema& sku_schema() { return kSku; }
+const Schema& site_schema() { return kSite; }
+
+std::optional<BoardDescriptor> load_board(const std::filesystem::path& file, Diagnostics& out) {
+  const auto before = out.size();
+  auto table = parse_file(file.string(), out);
+  if (!table) return std::nullopt;
+  check(*table, kBoard, file.string(), "", out);
+  if (out.size() != before) return std::nullopt;
+  auto board = extract_board(*table, file.string(), out);
+  if (out.size() != before) return std::nullopt;
+  return board;
+}
+
+LoadResult load(const std::filesystem::path& sku_file, const std::filesystem::path& site_file,
+                const Paths& paths) {
+  LoadResult result;
+  auto& out = result.errors;
+  auto sku_table = parse_file(sku_file.string(), out);
+  auto site_table = parse_file(site_file.string(), out);
+  if (sku_table) check(*sku_table, kSku, sku_file.string(), "", out);
+  if (site_table) {
+    check(*site_table, kSite, site_file.string(), "", out);
+  }
+  if (!sku_table || !site_table || !out.empty()) return result;
+
+  Setup setup;
+  setup.sku = extract_sku(*sku_table, sku_file.string(), out);
+  setup.site = extract_site(*site_table, site_file.string(), out);
+
+  if (auto board_file = find_in(paths.board_dirs, setup.sku.board + ".toml")) {
+    if (auto board = load_board(*board_file, out)) setup.board = std::move(*board);
+  } else {
+    out.add(sku_file.string(), sku_table->at_path("sku.board").node(),
+            fmt::format("board '{}' is not known: no {}.toml in the board directories ({})",
+                        setup.sku.board, setup.sku.board, dir_list(paths.board_dirs)));
+  }
+  if (setup.board.service != nullptr &&
+      setup.sku.display.digits > setup.board.hardware.lcd_digits) {
+    out.add(sku_file.string(), sku_table->at_path("display.digits").node(),
+            fmt::format("'display.digits' is {} but board '{}' has a {}-digit LCD",
+                        setup.sku.display.digits, setup.board.id, setup.board.hardware.lcd_digits));
+  }
+  if (!setup.board.hardware.optical_port && setup.sku.optical_port_enabled &&
+      sku_table->at_path("optical_port.enabled").node() != nullptr) {
+    out.add(sku_file.string(), sku_table->at_path("optical_port.enabled").node(),
+            fmt::format("board '{}' has no optical port", setup.board.id));
+  }
+
+  toml::table display{{"scroll_time_s", setup.sku.display.scroll_time.count() / 1000},
+                      {"multiplier", setup.sku.display.multiplier},
+                      {"digits", setup.sku.display.digits}};
+  setup.meter_settings.insert("display", std::move(display));
+  setup.meter_settings.insert("sealing_category", setup.sku.sealing_category);
+
+  check_plugins(setup, *sku_table, site_table->at_path("plugins").as_table(), paths, out);
+  if (!out.empty()) return result;
+
+  auto& m = setup.meter;
+  m.metrology = setup.board.metrology;
+  m.kh_wh = setup.board.nameplate.kh_wh;
+  m.tick = setup.sku.tick;
+  m.measurements_every = setup.sku.measurements_every;
+  m.time_zone = setup.site.time_zone;
+  result.setup = std::move(setup);
+  return result;
+}
+
+std::string reference_markdown() {
+  std::string out =
+      "# Configuration reference\n\n"
+      "Generated from the schemas the meter checks its files against "
+      "(`meterd --config-reference`); a test fails when this file and the schemas differ.\n\n"
+      "A meter starts from three files: the board descriptor (hardware), the SKU file (the "
+      "OEM's product) and the site file (the utility's settings). Every error is reported with "
+      "file, line and column; unknown keys are errors; `meterd` exits with status 2.\n\n"
+      "Plugin settings live in the SKU (`[plugins.<id>.settings]`, factory defaults) and the "
+      "site (`[plugins.<id>]`, which override key by key); they are checked against the "
+      "plugin's manifest, whose keys are listed in each plugin's README.\n\n";
+  for (const auto* s : {&kBoard, &kSku, &kSite}) out += to_markdown(*s);
+  return out;
+}
+
+}  // namespace meter::kernel::config
