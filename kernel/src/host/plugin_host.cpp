@@ -144,8 +144,8 @@ struct HostApi {
     Call& operator=(const Call&) = delete;
     ~Call() {
       if (--plugin_.host->depth_ == 0) {
-        plugin_.transaction.reset();
-        plugin_.host->finish_pending();
+        if (plugin_.transaction) [[unlikely]] plugin_.transaction.reset();
+        if (plugin_.host->pending_) [[unlikely]] plugin_.host->finish_pending();
       }
     }
 
@@ -165,23 +165,35 @@ struct HostApi {
   }
 
   template <class Event>
+  static void deliver(Plugin& p, meter_event_type type, meter_event_fn handler, void* user_data,
+                      const Event& e) {
+    if (!p.alive()) [[unlikely]] return;
+    const auto data = to_c(e);
+    const meter_event event{type, &data};
+    Call call(p);
+    const meter_status status = handler(user_data, &event);
+    if (status != METER_STATUS_OK) [[unlikely]] {
+      p.host->fault(p, fmt::format("handler for event {} returned {}", type,
+                                   sdk::to_string(static_cast<sdk::Status>(status))));
+    }
+  }
+
+  /// One bus connection per subscription; the slot holds three pointers, so Boost keeps it
+  /// in its small buffer and a delivery costs one conversion and one indirect call.
+  template <class Event>
   static Connection connect(Plugin& p, meter_event_type type, std::string topic,
                             meter_event_fn handler, void* user_data) {
-    return p.host->deps_.bus.subscribe<Event>(
-        [&p, type, topic = std::move(topic), handler, user_data](const Event& e) {
-          if (!p.alive()) return;
-          if constexpr (std::is_same_v<Event, PluginEvent>) {
-            if (!topic.empty() && topic != e.topic) return;
-          }
-          const auto data = to_c(e);
-          const meter_event event{type, &data};
-          Call call(p);
-          const meter_status status = handler(user_data, &event);
-          if (status != METER_STATUS_OK) {
-            p.host->fault(p, fmt::format("handler for event {} returned {}", type,
-                                         sdk::to_string(static_cast<sdk::Status>(status))));
-          }
-        });
+    if constexpr (std::is_same_v<Event, PluginEvent>) {
+      return p.host->deps_.bus.subscribe<Event>(
+          [&p, type, topic = std::move(topic), handler, user_data](const Event& e) {
+            if (topic.empty() || topic == e.topic) deliver(p, type, handler, user_data, e);
+          });
+    } else {
+      (void)topic;
+      return p.host->deps_.bus.subscribe<Event>([&p, handler, user_data](const Event& e) {
+        deliver(p, sdk::EventTraits<decltype(to_c(e))>::kType, handler, user_data, e);
+      });
+    }
   }
 
   static void log(meter_host_context* c, meter_log_level level, const char* message) {
@@ -615,6 +627,7 @@ void PluginHost::fault(Plugin& p, const std::string& what) {
     return;
   }
   p.disable_pending = true;
+  pending_ = true;
   for (auto& [id, connection] : p.subscriptions) connection.disconnect();  // no more calls now
   refuse(p.manifest.id, RefusalReason::fault_limit,
          fmt::format("disabled after {} faults; last: {}", p.faults, what));
@@ -623,6 +636,7 @@ void PluginHost::fault(Plugin& p, const std::string& what) {
 }
 
 void PluginHost::finish_pending() {
+  pending_ = false;
   for (auto& owned : plugins_) {
     Plugin& p = *owned;
     if (!p.disable_pending) continue;

@@ -162,7 +162,8 @@ class PluginHost {
   std::vector<std::unique_ptr<Plugin>> plugins_;
   std::vector<Refusal> refusals_;
   std::uint64_t next_subscription_ = 0;
-  int depth_ = 0;  // calls into plugins in progress; disabling waits until it is zero
+  int depth_ = 0;         // calls into plugins in progress; disabling waits until it is zero
+  bool pending_ = false;  // some plugin waits to be disabled
 };
 
 }  // namespace meter::kernel

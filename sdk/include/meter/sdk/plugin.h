@@ -175,6 +175,7 @@ template <class Event>
 struct EventTraits;
 template <> struct EventTraits<meter_energy_tick> { static constexpr meter_event_type kType = METER_EVENT_ENERGY_TICK; };
 template <> struct EventTraits<meter_measurements> { static constexpr meter_event_type kType = METER_EVENT_MEASUREMENTS; };
+template <> struct EventTraits<meter_time_event> { static constexpr meter_event_type kType = METER_EVENT_POWER_FAIL; };
 template <> struct EventTraits<meter_power_restore> { static constexpr meter_event_type kType = METER_EVENT_POWER_RESTORE; };
 template <> struct EventTraits<meter_time_changed> { static constexpr meter_event_type kType = METER_EVENT_TIME_CHANGED; };
 template <> struct EventTraits<meter_midnight> { static constexpr meter_event_type kType = METER_EVENT_MIDNIGHT; };
@@ -325,19 +326,14 @@ class Host {
   /// Status; a throw or a status other than ok counts as a fault of the plugin.
   template <class Event, class Handler>
   std::uint64_t on(Handler&& handler) {
-    return subscribe(EventTraits<Event>::kType, nullptr,
-                     [h = std::forward<Handler>(handler)](const meter_event& e) mutable {
-                       return call(h, *static_cast<const Event*>(e.data));
-                     });
+    return subscribe<Event>(EventTraits<Event>::kType, nullptr, std::forward<Handler>(handler));
   }
 
   /// Calls `handler(const meter_plugin_event&)` for each plugin event on `topic`.
   template <class Handler>
   std::uint64_t on_topic(std::string_view topic, Handler&& handler) {
-    return subscribe(METER_EVENT_PLUGIN, std::string(topic).c_str(),
-                     [h = std::forward<Handler>(handler)](const meter_event& e) mutable {
-                       return call(h, *static_cast<const meter_plugin_event*>(e.data));
-                     });
+    return subscribe<meter_plugin_event>(METER_EVENT_PLUGIN, std::string(topic).c_str(),
+                                         std::forward<Handler>(handler));
   }
 
   void unsubscribe(std::uint64_t subscription) {
@@ -430,7 +426,16 @@ class Host {
   }
 
  private:
-  using Handler = std::function<meter_status(const meter_event&)>;
+  /// Owns a handler of any type; the host calls it through typed_trampoline, with no further
+  /// indirection between the C call and the plugin's code.
+  struct HandlerBase {
+    virtual ~HandlerBase() = default;
+  };
+  template <class H>
+  struct TypedHandler final : HandlerBase {
+    explicit TypedHandler(H h) : handler(std::move(h)) {}
+    H handler;
+  };
   struct Object {
     std::function<Value()> reader;
     std::function<void(const Value&)> writer;
@@ -462,18 +467,23 @@ class Host {
     throw Error(Status::type_mismatch, "config " + key + ": value has another type");
   }
 
-  std::uint64_t subscribe(meter_event_type type, const char* topic, Handler handler) {
-    auto owned = std::make_unique<Handler>(std::move(handler));
+  template <class Event, class H>
+  std::uint64_t subscribe(meter_event_type type, const char* topic, H&& handler) {
+    using Typed = TypedHandler<std::decay_t<H>>;
+    auto owned = std::make_unique<Typed>(std::forward<H>(handler));
     std::uint64_t id = 0;
-    const auto status =
-        api_->subscribe(api_->context, type, topic, &Host::event_trampoline, owned.get(), &id);
+    const auto status = api_->subscribe(api_->context, type, topic,
+                                        &Host::typed_trampoline<Event, Typed>, owned.get(), &id);
     detail::throw_if_failed(status, "subscribe");
     handlers_.push_back(std::move(owned));
     return id;
   }
 
-  static meter_status event_trampoline(void* user_data, const meter_event* event) {
-    return detail::guarded([&] { return (*static_cast<Handler*>(user_data))(*event); });
+  template <class Event, class Typed>
+  static meter_status typed_trampoline(void* user_data, const meter_event* event) noexcept {
+    return detail::guarded([&] {
+      return call(static_cast<Typed*>(user_data)->handler, *static_cast<const Event*>(event->data));
+    });
   }
   static meter_status read_trampoline(void* user_data, meter_value* out) {
     return detail::guarded([&] {
@@ -487,7 +497,7 @@ class Host {
   }
 
   const meter_host_api* api_;
-  std::list<std::unique_ptr<Handler>> handlers_;
+  std::list<std::unique_ptr<HandlerBase>> handlers_;
   std::list<std::unique_ptr<Object>> objects_;
 };
 
