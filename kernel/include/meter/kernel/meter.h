@@ -67,6 +67,11 @@ class Meter {
   /// Restores registers from storage at start-up (before the first tick).
   Result<void> restore(const EnergyRegisters::Snapshot& stored) { return registers_.restore(stored); }
 
+  /// The nonvolatile store is damaged or lost records: sets bit 2 of the error register
+  /// (0-0:97.97.0) for as long as the meter runs and publishes FaultRaised{storage} once.
+  void raise_storage_fault(std::string detail);
+  bool storage_fault() const noexcept { return storage_fault_; }
+
  private:
   Meter(const MeterConfig& config, std::unique_ptr<Metrology> metrology,
         const date::time_zone* zone, const TimeSource& time, TestLed led);
@@ -88,6 +93,7 @@ class Meter {
   Measurements last_measurements_{};
   LedPulses last_led_{};
   bool measurement_fault_ = false;
+  bool storage_fault_ = false;
 };
 
 }  // namespace meter::kernel

@@ -6,6 +6,7 @@
 // comes behind this same interface.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,6 +17,18 @@
 #include "meter/kernel/result.h"
 
 namespace meter::kernel {
+
+/// What a store found when it was opened. Zero is not a state (STYLE: no meaningful zero).
+enum class NvmState : std::uint8_t {
+  fresh = 1,  ///< nothing stored yet: a new meter (no file, an empty file, no records)
+  intact,     ///< records present and every check passed
+  damaged,    ///< the medium or a record failed its check; the store is held read-only
+};
+
+struct NvmHealth {
+  NvmState state = NvmState::intact;
+  std::string detail;  ///< what was found damaged, empty otherwise
+};
 
 /// One write in a batch: a value to store, or (no value) a record to erase.
 struct NvmWrite {
@@ -34,6 +47,17 @@ class NvmStore {
   virtual Result<void> apply(const std::vector<NvmWrite>& batch) = 0;
   /// Keys in a namespace, sorted.
   virtual std::vector<std::string> keys(std::string_view name_space) const = 0;
+
+  // Appended for the persistent media (SQLite); the defaults suit a medium that is always
+  // durable or never persistent, like RamNvmStore.
+
+  /// Makes everything applied so far survive a power failure (fsync). Batches applied before
+  /// it are durable when it returns.
+  virtual Result<void> flush() { return {}; }
+  /// What the open-time checks found.
+  virtual NvmHealth health() const { return {}; }
+  /// Refuses every write from now on: a damaged store is kept as evidence, never overwritten.
+  virtual void freeze(std::string /*reason*/) {}
 };
 
 /// An NvmStore in RAM: the medium of tests and simulation. Not persistent across processes.
@@ -45,6 +69,10 @@ class RamNvmStore final : public NvmStore {
   std::vector<std::string> keys(std::string_view name_space) const override;
   /// Batches applied so far (one per put, erase or committed transaction).
   std::size_t batches() const noexcept { return batches_; }
+  /// Fresh until the first record is stored.
+  NvmHealth health() const override {
+    return {records_.empty() ? NvmState::fresh : NvmState::intact, {}};
+  }
 
  private:
   std::map<std::string, std::map<std::string, Value, std::less<>>, std::less<>> records_;

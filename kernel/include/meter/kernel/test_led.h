@@ -9,6 +9,7 @@
 // a power cycle, and pulses stably within 5 s of power-up (from the first 1 s tick).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 
@@ -43,6 +44,17 @@ class TestLed {
   /// Books a tick of `energy_nwh` (absolute registered active energy) that ended at `tick_end`
   /// and lasted `duration`. Returns the pulses to emit; only pulses inside the window count.
   LedPulses on_tick(std::int64_t energy_nwh, Uptime tick_end, Milliseconds duration) noexcept;
+
+  /// What is left of the window at `now`; zero once the LED is dark.
+  Milliseconds remaining(Uptime now) const noexcept {
+    return active(now) ? active_until_ - now : Milliseconds{0};
+  }
+  /// After a restart that was not a power cycle (a crash): the window continues with what was
+  /// left of it (at most 24 h) instead of opening anew.
+  void restore(Uptime now, Milliseconds remaining) noexcept {
+    active_until_ = now + std::clamp(remaining, Milliseconds{0}, kActiveWindow);
+    residual_nwh_ = 0;
+  }
 
   std::int64_t kh_nwh() const noexcept { return kh_nwh_; }
   std::uint64_t pulses_total() const noexcept { return pulses_total_; }

@@ -1,0 +1,98 @@
+// The kernel's persistence service: restores the meter from the NVM store at start-up and keeps
+// the store up to date while it runs (DESIGN S.3 point 7, S.4 Persistence).
+//
+//   attach()    checks what the store found, restores the energy registers, the test LED window
+//               and the last known meter time; prepares PowerRestore with the outage.
+//   every tick  one batch of kernel records, no fsync (a killed process loses nothing the OS
+//               holds; a power cut without warning loses at most one flush period).
+//   flush()     durable (fsync): every flush_period, on PowerFail, and when a tariff or billing
+//               event asks. Plugins' records share the store, so a flush covers them too.
+//
+// A damaged store (corrupt file, bad checksum, kernel records missing from a store that has
+// others) is never taken for a new meter: the meter raises FaultRaised{storage}, sets bit 2 of
+// the error register, shows the finding in 0-0:128.4.0, restores whatever kernel records still
+// verify (never zeroes silently), and holds the store read-only as evidence. Clearing it is a
+// meter-shop operation.
+//
+// Thread: the kernel thread, like the Meter.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "meter/kernel/meter.h"
+#include "meter/kernel/nvm.h"
+
+namespace meter::kernel {
+
+struct PersistenceConfig {
+  /// Durable flush period, counted in uptime. Zero flushes every tick (the most durable setting).
+  Milliseconds flush_period = std::chrono::minutes(15);
+};
+
+/// What attach() found in the store and restored from it.
+struct RestoreReport {
+  NvmState state = NvmState::fresh;
+  std::string detail;               ///< what was damaged, empty otherwise
+  bool registers_restored = false;
+  bool orderly_power_down = false;  ///< the last run ended with a PowerFail flush
+  std::optional<UtcTime> last_time;  ///< the meter time last stored, when it was valid
+  std::optional<PowerRestore> power_restore;  ///< none for a fresh meter
+};
+
+class Persistence {
+ public:
+  static constexpr const char* kNamespace = "kernel";
+
+  /// Attach to a freshly created meter, before its first tick. An error only when the store
+  /// fails while being written at attach; damage is reported through restored() and the fault.
+  static Result<std::unique_ptr<Persistence>> attach(Meter& meter, NvmStore& store,
+                                                     PersistenceConfig config = {});
+
+  Persistence(const Persistence&) = delete;
+  Persistence& operator=(const Persistence&) = delete;
+  ~Persistence();
+
+  /// Writes the kernel records and makes the whole store durable now (tariff and billing
+  /// events call this). Refused while the store is held read-only.
+  Result<void> flush();
+
+  /// Publishes PowerRestore now (once). Call it after the plugins have subscribed; otherwise
+  /// it goes out at the first tick.
+  void publish_power_restore();
+
+  const RestoreReport& restored() const noexcept { return report_; }
+  /// False while the store is damaged and held read-only.
+  bool writing() const noexcept { return writing_; }
+  std::uint64_t durable_flushes() const noexcept { return flushes_; }
+  std::uint64_t failed_writes() const noexcept { return failed_writes_; }
+
+ private:
+  Persistence(Meter& meter, NvmStore& store, PersistenceConfig config);
+  void restore();
+  void fill_batch();
+  Result<void> write(bool durable);
+  void on_tick();
+  void on_power_fail(const PowerFail& event);
+  void storage_failed(const std::string& detail);
+
+  Meter& meter_;
+  NvmStore& store_;
+  PersistenceConfig config_;
+  RestoreReport report_;
+  std::vector<NvmWrite> batch_;
+  std::shared_ptr<std::string> status_;  // read by the 0-0:128.4.0 object
+  Uptime last_flush_{0};
+  std::uint64_t flushes_ = 0;
+  std::uint64_t failed_writes_ = 0;
+  bool writing_ = true;
+  bool restore_published_ = false;
+  bool clear_power_fail_ = false;
+  ScopedConnection tick_connection_;
+  ScopedConnection power_fail_connection_;
+};
+
+}  // namespace meter::kernel
