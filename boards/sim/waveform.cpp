@@ -48,6 +48,19 @@ double Waveform::value(std::size_t channel, double t) const {
   return v + (current ? spec_.current_dc_a : spec_.voltage_dc_v);
 }
 
+void Waveform::set_load(const std::array<PhaseLoad, 3>& load) noexcept {
+  for (std::size_t ph = 0; ph < load.size(); ++ph) {
+    const PhaseLoad& a = spec_.load[ph];
+    const PhaseLoad& b = load[ph];
+    if (a.voltage_v != b.voltage_v || a.current_a != b.current_a || a.lag_deg != b.lag_deg) {
+      spec_.load = load;
+      last16_ = 0;  // the last block was of the old load: never serve it again
+      last_f_ = 0;
+      return;
+    }
+  }
+}
+
 bool Waveform::repeats(std::size_t samples, std::size_t previous) const {
   if (samples != previous || spec_.harmonics.size() > 8) return false;
   const double cycles = static_cast<double>(samples) * spec_.frequency_hz / spec_.sample_rate_hz;

@@ -3,6 +3,7 @@
 // as an ADC's DMA would, and it knows its own exact energy for tests to check against.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -49,6 +50,8 @@ class Waveform {
   const kernel::SampleBlockF& next_float(std::size_t samples);
 
   const WaveformSpec& spec() const noexcept { return spec_; }
+  /// Changes the load from the next block on; the signal's phase stays continuous.
+  void set_load(const std::array<PhaseLoad, 3>& load) noexcept;
 
  private:
   double value(std::size_t channel, double t) const;
