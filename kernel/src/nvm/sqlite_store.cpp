@@ -15,13 +15,13 @@ namespace meter::kernel {
 
 namespace {
 
+constexpr const char* kInternal = "nvm";  // the store's own records; not a sign of use
 constexpr std::size_t kSumBytes = 16;  // crypto_generichash_BYTES_MIN
 using Sum = std::array<unsigned char, kSumBytes>;
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS record(ns TEXT NOT NULL, key TEXT NOT NULL, type INTEGER NOT NULL,"
-    " value BLOB NOT NULL, sum BLOB NOT NULL, PRIMARY KEY(ns, key)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;";
+    " value BLOB NOT NULL, sum BLOB NOT NULL, PRIMARY KEY(ns, key)) WITHOUT ROWID;";
 
 /// Little-endian bytes of a value: the stored form, and what the checksum covers.
 void encode(const Value& v, std::vector<std::uint8_t>& out) {
@@ -134,7 +134,7 @@ struct SqliteNvmStore::Impl {
   detail::WriteCounter counter;
   std::unique_ptr<detail::CountingVfs> vfs;
   sqlite3* db = nullptr;
-  Statement put, erase, get, keys, begin, commit, rollback, bump_flushes;
+  Statement put, erase, get, keys, begin, commit, rollback;
   std::vector<std::uint8_t> buffer;
   NvmWriteStats stats;
 
@@ -174,9 +174,9 @@ struct SqliteNvmStore::Impl {
     std::size_t bad = 0;
     std::string first_bad;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      has_records = true;
       const auto* ns = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
       const auto* key = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
+      if (ns == nullptr || std::strcmp(ns, kInternal) != 0) has_records = true;
       if (ns == nullptr || key == nullptr || !verified(ns, key, s, 2)) {
         if (bad++ == 0) first_bad = fmt::format("{}/{}", ns ? ns : "?", key ? key : "?");
       }
@@ -242,9 +242,7 @@ Result<std::unique_ptr<SqliteNvmStore>> SqliteNvmStore::open(const std::filesyst
       !im.prepare(im.get, "SELECT type, value, sum FROM record WHERE ns = ?1 AND key = ?2") ||
       !im.prepare(im.keys, "SELECT key FROM record WHERE ns = ?1 ORDER BY key") ||
       !im.prepare(im.begin, "BEGIN") || !im.prepare(im.commit, "COMMIT") ||
-      !im.prepare(im.rollback, "ROLLBACK") ||
-      !im.prepare(im.bump_flushes, "INSERT INTO meta(k, v) VALUES('flushes', 1) "
-                                   "ON CONFLICT(k) DO UPDATE SET v = v + 1")) {
+      !im.prepare(im.rollback, "ROLLBACK")) {
     return fail(fmt::format("NVM store {}: {}", path.string(), im.message()));
   }
   store->health_ = {has_records ? NvmState::intact : NvmState::fresh, {}};
@@ -306,6 +304,22 @@ Result<void> SqliteNvmStore::commit(const std::vector<NvmWrite>& batch, bool dur
     restore_sync();
     return fail(fmt::format("NVM transaction: {}", im.message()));
   }
+  auto put = [&](std::string_view ns, std::string_view key, const Value& value) {
+    encode(value, im.buffer);
+    const int type = static_cast<int>(type_of(value));
+    const Sum sum = checksum(ns, key, type, im.buffer.data(), im.buffer.size());
+    auto* s = im.put.stmt;
+    bind_text(s, 1, ns);
+    bind_text(s, 2, key);
+    sqlite3_bind_int(s, 3, type);
+    if (im.buffer.empty()) {
+      sqlite3_bind_zeroblob(s, 4, 0);  // a null pointer would bind SQL NULL
+    } else {
+      sqlite3_bind_blob(s, 4, im.buffer.data(), static_cast<int>(im.buffer.size()), SQLITE_STATIC);
+    }
+    sqlite3_bind_blob(s, 5, sum.data(), static_cast<int>(sum.size()), SQLITE_STATIC);
+    return step(s);
+  };
   bool ok = true;
   std::string error;
   for (const auto& w : batch) {
@@ -313,21 +327,7 @@ Result<void> SqliteNvmStore::commit(const std::vector<NvmWrite>& batch, bool dur
       ok = false;
       error = "a write without namespace or key";
     } else if (w.value) {
-      encode(*w.value, im.buffer);
-      const int type = static_cast<int>(type_of(*w.value));
-      const Sum sum = checksum(w.name_space, w.key, type, im.buffer.data(), im.buffer.size());
-      auto* s = im.put.stmt;
-      bind_text(s, 1, w.name_space);
-      bind_text(s, 2, w.key);
-      sqlite3_bind_int(s, 3, type);
-      if (im.buffer.empty()) {
-        sqlite3_bind_zeroblob(s, 4, 0);  // a null pointer would bind SQL NULL
-      } else {
-        sqlite3_bind_blob(s, 4, im.buffer.data(), static_cast<int>(im.buffer.size()),
-                          SQLITE_STATIC);
-      }
-      sqlite3_bind_blob(s, 5, sum.data(), static_cast<int>(sum.size()), SQLITE_STATIC);
-      ok = step(s);
+      ok = put(w.name_space, w.key, *w.value);
     } else {
       bind_text(im.erase.stmt, 1, w.name_space);
       bind_text(im.erase.stmt, 2, w.key);
@@ -335,7 +335,9 @@ Result<void> SqliteNvmStore::commit(const std::vector<NvmWrite>& batch, bool dur
     }
     if (!ok) break;
   }
-  if (ok && durable) ok = step(im.bump_flushes.stmt);  // a flush always commits a page
+  // A flush always commits something, so that the commit fsyncs; the counter sits in the same
+  // table (and page) as the records, so a flush costs no extra page.
+  if (ok && durable) ok = put(kInternal, "flushes", Value{im.stats.durable_commits + 1});
   if (ok) ok = step(im.commit.stmt);
   if (!ok) {
     if (error.empty()) error = im.message();
