@@ -2,6 +2,7 @@
 // whole and assembles the kernel's configuration.
 #include "meter/kernel/config.h"
 
+#include <date/date.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -462,15 +463,42 @@ void check_plugins(Setup& setup, const toml::table& sku_table, const toml::table
                             "(add it to 'grants')", p.id, needed));
       }
     }
-    if (site_plugins != nullptr) {
-      if (const auto* site_settings = site_plugins->get_as<toml::table>(p.id)) {
-        overlay(p.settings, *site_settings);
-        p.settings_source = setup.site.file;
+    // Each layer is checked where it was written, so every error names its own file and
+    // place; only then are they merged (copies of toml++ nodes lose their source).
+    const auto* sku_settings = entry->as_table()->get_as<toml::table>("settings");
+    const auto* site_settings =
+        site_plugins != nullptr ? site_plugins->get_as<toml::table>(p.id) : nullptr;
+    bool settings_ok = true;
+    for (const auto* layer : {sku_settings, site_settings}) {
+      if (layer == nullptr) continue;
+      const auto& file = layer == sku_settings ? setup.sku.file : setup.site.file;
+      for (const auto& [key, node] : *layer) {
+        const auto* field = manifest.field(key.str());
+        if (field == nullptr) {
+          out.add(file, key.source(), fmt::format("{}: is not a configuration key of plugin {}",
+                                                  key.str(), manifest.id));
+          settings_ok = false;
+        } else if (auto broken = sdk::detail::rule_broken(*field, node); !broken.empty()) {
+          out.add(file, &node, fmt::format("{}: {}", key.str(), broken));
+          settings_ok = false;
+        }
       }
     }
-    const auto checked = sdk::validate_config(manifest, p.settings, p.settings_source);
-    for (const auto& e : checked.errors) out.add_located(e);
-    if (checked.ok()) p.settings = checked.values;
+    if (site_settings != nullptr) {
+      overlay(p.settings, *site_settings);
+      p.settings_source = setup.site.file;
+    }
+    if (settings_ok) {
+      // Only required keys set in neither layer can fail now.
+      const auto checked = sdk::validate_config(manifest, p.settings, p.settings_source);
+      for (const auto& e : checked.errors) {
+        const toml::node* where = site_settings != nullptr ? static_cast<const toml::node*>(site_settings)
+                                                           : entry;
+        out.add(site_settings != nullptr ? setup.site.file : setup.sku.file, where,
+                e.substr(e.find(": ") + 2));
+      }
+      if (checked.ok()) p.settings = checked.values;
+    }
     for (const auto& broken : sdk::check_constraints(manifest, setup.meter_settings)) {
       out.add(setup.sku.file, entry, fmt::format("constraint broken: {}", broken));
     }

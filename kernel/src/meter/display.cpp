@@ -21,6 +21,8 @@ std::string kilo_unit(Unit u) {
   }
 }
 
+__extension__ using Int128 = __int128;  // energy x 240 x 10^decimals overflows int64
+
 std::int64_t pow10(std::int64_t n) {
   std::int64_t p = 1;
   for (std::int64_t i = 0; i < n; ++i) p *= 10;
@@ -72,7 +74,7 @@ Screen Display::render_object(const Obis& id) const {
     // Energy in kWh: value x 10^scaler Wh x N / 1000, truncated to the shown decimals, and
     // rolled over past the shown digits like a register dial.
     const std::int64_t scale_to_kwh = 3 - info->scaler;  // powers of ten from value to kWh
-    const auto shown = static_cast<__extension__ __int128>(*n) * settings_.multiplier *
+    const auto shown = static_cast<Int128>(*n) * settings_.multiplier *
                        pow10(settings_.decimals) / pow10(scale_to_kwh);
     const auto modulus = pow10(settings_.digits);
     const auto wrapped = static_cast<std::int64_t>(shown % modulus);

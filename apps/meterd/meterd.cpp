@@ -1,0 +1,274 @@
+// meterd's run: configuration, board driver, kernel, plugins, display, and the tick loop.
+#include "meterd.h"
+
+#include <date/tz.h>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "meter/boards/replay/replay_driver.h"
+#include "meter/boards/sim/sim_driver.h"
+#include "meter/kernel/config.h"
+#include "meter/kernel/display.h"
+#include "meter/kernel/meter.h"
+#include "meter/kernel/nvm.h"
+#include "meter/kernel/plugin_host.h"
+#include "meter/kernel/software_id.h"
+
+namespace meter::apps {
+
+namespace {
+
+using kernel::config::Setup;
+
+std::atomic<bool> g_power_fail{false};
+extern "C" void on_power_fail(int /*signal*/) { g_power_fail = true; }
+
+boards::Happening to_board(const kernel::config::Happening& h) {
+  using K = kernel::config::Happening::Kind;
+  using B = boards::Happening::Kind;
+  boards::Happening b;
+  b.kind = h.kind == K::power_failure ? B::power_failure
+           : h.kind == K::voltage_sag ? B::voltage_sag
+                                      : B::time_jump;
+  b.at = h.at;
+  b.length = h.length;
+  b.sag_fraction = h.sag_fraction;
+  b.jump = h.jump;
+  return b;
+}
+
+kernel::Result<std::unique_ptr<boards::Driver>> make_driver(const Setup& s) {
+  const auto& board = s.board;
+  const auto& sim = s.site.simulation;
+  std::vector<boards::Happening> happenings;
+  for (const auto& h : sim.happenings) happenings.push_back(to_board(h));
+  const double lsb = board.metrology.energy_nwh_per_lsb;
+  if (lsb != std::floor(lsb) || lsb < 1) {
+    return kernel::fail(fmt::format("{}: 'metrology.energy_nwh_per_lsb' is {}; a simulated board "
+                                    "needs a whole number of nWh",
+                                    board.file, lsb));
+  }
+  if (sim.model == "replay" || board.driver == "replay") {
+    boards::replay::ReplayConfig c;
+    c.path = sim.replay_file;
+    c.service = board.service;
+    c.nominal_voltage_v = board.nameplate.voltage_v;
+    c.frequency_hz = board.nameplate.frequency_hz;
+    c.energy_nwh_per_lsb = static_cast<std::uint32_t>(lsb);
+    c.happenings = std::move(happenings);
+    return boards::replay::make_replay_driver(c);
+  }
+  boards::sim::SimConfig c;
+  c.fidelity = board.fidelity == kernel::config::Fidelity::waveform ? boards::Fidelity::waveform
+                                                                    : boards::Fidelity::chip;
+  c.model = sim.model == "commercial" ? boards::sim::LoadModelKind::commercial
+                                      : boards::sim::LoadModelKind::residential;
+  c.seed = sim.seed;
+  c.service = board.service;
+  c.nominal_voltage_v = board.nameplate.voltage_v;
+  c.frequency_hz = board.nameplate.frequency_hz;
+  c.zone = date::locate_zone(s.site.time_zone);
+  c.pv_peak_w = sim.model == "residential-pv" && sim.pv_peak_w == 0 ? 5000 : sim.pv_peak_w;
+  c.max_current_a = board.ratings.max_current_a;
+  c.energy_nwh_per_lsb = static_cast<std::uint32_t>(lsb);
+  c.sample_rate_hz = board.sample_rate_hz;
+  c.volts_per_code = board.metrology.volts_per_code[0];
+  c.amps_per_code = board.metrology.amps_per_code[0];
+  c.happenings = std::move(happenings);
+  return boards::sim::make_sim_driver(c);
+}
+
+std::vector<kernel::PluginSpec> plugin_specs(const Setup& s) {
+  std::vector<kernel::PluginSpec> specs;
+  for (const auto& p : s.sku.plugins) {
+    kernel::PluginSpec spec;
+    spec.id = p.id;
+    spec.version = p.version;
+    spec.granted = {p.grants.begin(), p.grants.end()};
+    spec.config = p.settings;
+    spec.config_source = p.settings_source;
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+std::string read_value(const kernel::ObjectRegistry& objects, const kernel::ObjectInfo& info) {
+  auto v = objects.read(info.id, kernel::Role::public_read);
+  return v ? kernel::to_display_string(info, *v) : std::string("(not readable)");
+}
+
+/// One meter, powered: the kernel, its store, its plugins and its display.
+class PoweredMeter {
+ public:
+  static kernel::Result<std::unique_ptr<PoweredMeter>> power_up(const Setup& s,
+                                                               const MeterdOptions& o,
+                                                               const kernel::TimeSource& time,
+                                                               kernel::NvmStore& nvm,
+                                                               std::ostream& err) {
+    auto meter = kernel::Meter::create(s.meter, time);
+    if (!meter) return meter.error();
+    auto pm = std::unique_ptr<PoweredMeter>(new PoweredMeter(std::move(*meter)));
+    kernel::PluginHostConfig hc;
+    hc.plugin_dirs = o.plugin_dirs;
+    hc.meter_settings = s.meter_settings;
+    hc.kernel_version = METER_VERSION;
+    if (o.oem_key) {
+      std::ifstream in(*o.oem_key);
+      std::stringstream text;
+      text << in.rdbuf();
+      auto key = kernel::from_hex<32>(text.str());
+      if (!key) return kernel::fail(fmt::format("{}: {}", o.oem_key->string(), key.error().message));
+      hc.oem_public_key = *key;
+    }
+    hc.log = [&err](int level, const std::string& plugin, const std::string& message) {
+      if (level >= 2) fmt::print(err, "meterd: plugin {}: {}\n", plugin, message);
+    };
+    auto& m = *pm->meter_;
+    pm->host_ = std::make_unique<kernel::PluginHost>(
+        kernel::PluginHostDeps{m.bus(), m.objects(), m.gate(), m.clock(), nvm, nullptr}, hc);
+    pm->host_->load_all(plugin_specs(s));
+    pm->host_->start_all();
+    if (auto id = pm->host_->register_identity_objects(); !id) return id.error();
+    pm->display_ = std::make_unique<kernel::Display>(m.objects(), s.sku.display, METER_VERSION);
+    return pm;
+  }
+
+  kernel::Meter& meter() { return *meter_; }
+  kernel::PluginHost& host() { return *host_; }
+  kernel::Display& display() { return *display_; }
+
+ private:
+  explicit PoweredMeter(std::unique_ptr<kernel::Meter> m) : meter_(std::move(m)) {}
+  // Declaration order is teardown order reversed: plugins go before the meter they use.
+  std::unique_ptr<kernel::Meter> meter_;
+  std::unique_ptr<kernel::PluginHost> host_;
+  std::unique_ptr<kernel::Display> display_;
+};
+
+void report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver, std::ostream& out) {
+  auto& objects = pm.meter().objects();
+  fmt::print(out, "\n== {} on {} at {} ({})\n", s.sku.id, s.board.id, s.site.id, s.site.time_zone);
+  fmt::print(out, "\n-- display sequence (scroll {} s, multiplier x{})\n",
+             s.sku.display.scroll_time.count() / 1000, s.sku.display.multiplier);
+  for (const auto& screen : pm.display().sequence()) fmt::print(out, "  | {}\n", screen.to_text());
+
+  fmt::print(out, "\n-- registers\n");
+  for (const auto* info : objects.list()) {
+    if (info->owner != "kernel" || info->object_class != kernel::ObjectClass::reg ||
+        info->scaler != -3 || info->type != kernel::ValueType::integer) {
+      continue;
+    }
+    fmt::print(out, "  {:<13} {:>22}  {}\n", info->id.to_string(), read_value(objects, *info),
+               info->description);
+  }
+
+  std::map<std::string, std::vector<const kernel::ObjectInfo*>> by_owner;
+  for (const auto* info : objects.list()) {
+    if (info->owner != "kernel") by_owner[info->owner].push_back(info);
+  }
+  for (const auto& status : pm.host().plugins()) {
+    fmt::print(out, "\n-- plugin {} {} ({}, {} faults)\n", status.id, status.version,
+               status.state == kernel::PluginState::started ? "running" : "not running",
+               status.faults);
+    for (const auto* info : by_owner[status.id]) {
+      fmt::print(out, "  {:<13} {:>22}  {}\n", info->id.to_string(), read_value(objects, *info),
+                 info->description);
+    }
+  }
+  for (const auto& r : pm.host().refusals()) {
+    fmt::print(out, "\n-- plugin {} refused: {}: {}\n", r.plugin, kernel::to_string(r.reason),
+               r.detail);
+  }
+
+  const auto identity = pm.host().software_identity();
+  fmt::print(out, "\n-- software identification {}\n", kernel::to_hex(identity.combined));
+  const auto& fed = driver.fed();
+  fmt::print(out, "\n-- load model: {} ticks fed; +A {:.3f} Wh, -A {:.3f} Wh\n", fed.ticks,
+             static_cast<double>(fed.nwh[0]) / 1e9, static_cast<double>(fed.nwh[1]) / 1e9);
+}
+
+}  // namespace
+
+int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
+  kernel::config::Paths paths{o.board_dirs, o.plugin_dirs};
+  auto loaded = kernel::config::load(o.sku, o.site, paths);
+  if (!loaded.setup) {
+    fmt::print(err, "{}meterd: configuration refused ({} error{})\n", loaded.errors.to_string(),
+               loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
+    return kExitConfig;
+  }
+  const auto& s = *loaded.setup;
+  auto driver = make_driver(s);
+  if (!driver) {
+    fmt::print(err, "meterd: {}\n", driver.error().message);
+    return kExitConfig;
+  }
+  if (o.check_only) {
+    fmt::print(out, "meterd: {} on {} at {}: configuration is valid\n", s.sku.id, s.board.id, s.site.id);
+    return 0;
+  }
+
+  const bool simulate = o.simulate_s > 0;
+  kernel::SystemTimeSource system_time;
+  kernel::VirtualTimeSource virtual_time{s.site.simulation.start};
+  const kernel::TimeSource& time =
+      simulate ? static_cast<const kernel::TimeSource&>(virtual_time) : system_time;
+  kernel::RamNvmStore nvm;
+  auto powered = PoweredMeter::power_up(s, o, time, nvm, err);
+  if (!powered) {
+    fmt::print(err, "meterd: {}\n", powered.error().message);
+    return kExitConfig;
+  }
+  auto& pm = **powered;
+  auto& m = pm.meter();
+  std::signal(SIGTERM, on_power_fail);
+  std::signal(SIGINT, on_power_fail);
+
+  const auto tick = m.tick_length();
+  const auto& happenings = (*driver)->happenings();
+  std::size_t next = 0;
+  const auto end = time.utc() + std::chrono::seconds{o.simulate_s};
+  std::int64_t last_day_shown = -1;
+  while (!g_power_fail && (!simulate || time.utc() < end)) {
+    const auto start = time.utc();
+    // Happenings that are due: an outage switches the meter off for its length.
+    while (next < happenings.size() && happenings[next].at <= start) {
+      const auto& h = happenings[next++];
+      if (h.kind == boards::Happening::Kind::time_jump) {
+        m.clock().set_time(m.clock().now() + h.jump);
+      } else if (h.kind == boards::Happening::Kind::power_failure && simulate) {
+        m.bus().publish(kernel::PowerFail{m.clock().now()});
+        virtual_time.advance(h.length);
+        m.bus().publish(kernel::PowerRestore{m.clock().now(), h.length, m.clock().valid()});
+      }
+    }
+    if (simulate && time.utc() >= end) break;
+    (*driver)->feed(m, time.utc(), tick);
+    if (simulate) {
+      virtual_time.advance(tick);
+    } else {
+      std::this_thread::sleep_for(tick);
+    }
+    m.tick();
+    if (o.progress && simulate) {
+      const auto day = std::chrono::duration_cast<std::chrono::hours>(time.utc() - s.site.simulation.start).count() / 24;
+      if (day != last_day_shown) {
+        last_day_shown = day;
+        fmt::print(err, "\rmeterd: day {} of {}", day + 1, (o.simulate_s + 86399) / 86400);
+      }
+    }
+  }
+  if (o.progress && simulate) fmt::print(err, "\n");
+  if (g_power_fail) m.bus().publish(kernel::PowerFail{m.clock().now()});
+  report(s, pm, **driver, out);
+  return 0;
+}
+
+}  // namespace meter::apps
