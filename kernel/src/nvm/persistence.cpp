@@ -91,12 +91,21 @@ Result<std::unique_ptr<Persistence>> Persistence::attach(Meter& meter, NvmStore&
 
   p->restore();
   if (p->writing_) {
-    // A fresh store becomes a kernel store durably at once, and an orderly power-down mark is
-    // cleared, so that a later crash is not taken for one.
-    std::vector<NvmWrite> start{{kNamespace, kFormat, Value{kFormatVersion}},
-                                {kNamespace, kPowerFail, std::nullopt}};
-    if (auto r = store.apply(start); !r) return r.error();
-    if (auto r = p->write(true); !r) return r.error();
+    // One batch, so that a kill in the middle cannot leave a store with some kernel records
+    // and not others: a fresh store becomes a kernel store durably at once, and an orderly
+    // power-down mark is cleared, so that a later crash is not taken for one.
+    p->fill_batch();
+    std::vector<NvmWrite> first = p->batch_;
+    first.push_back({kNamespace, kFormat, Value{kFormatVersion}});
+    first.push_back({kNamespace, kPowerFail, std::nullopt});
+    auto r = store.apply(first);
+    if (r) r = store.flush();
+    if (!r) {
+      p->storage_failed(r.error().message);
+      return r.error();
+    }
+    ++p->flushes_;
+    p->last_flush_ = meter.clock().uptime();
   }
   p->tick_connection_ =
       meter.bus().subscribe<EnergyTick>([raw = p.get()](const EnergyTick&) { raw->on_tick(); });
