@@ -6,8 +6,10 @@
 // the key and the rule broken.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -20,8 +22,11 @@ namespace meter::sdk {
 /// Whether a plugin is part of the meter's legal metrology (and so signed and identified).
 enum class LegalClass : std::uint8_t { legally_relevant = 1, not_relevant };
 
-/// The type of a configuration key.
-enum class ConfigType : std::uint8_t { integer = 1, real, boolean, text };
+/// The type of a configuration key. `array` holds scalars of the field's `items` type;
+/// `table_array` holds tables whose keys are the field's nested `fields` (TOML [[key]] or an
+/// inline array of tables). Both reach the plugin through config_get as TEXT (see
+/// config_toml() in meter/sdk/config.h).
+enum class ConfigType : std::uint8_t { integer = 1, real, boolean, text, array, table_array };
 
 /// One key of a plugin's configuration schema.
 struct ConfigField {
@@ -34,6 +39,13 @@ struct ConfigField {
   bool required = false;       ///< a required key has no default and must be set
   std::vector<std::string> allowed;  ///< for text: the values accepted; empty means any
   std::string description;
+  // Appended for structured keys; scalar fields leave them empty.
+  std::optional<ConfigType> items;  ///< array: the scalar type of every item
+  std::string pattern;              ///< text and text items: ECMAScript regex the whole value matches
+  std::optional<std::size_t> min_items;  ///< array, table_array: at least this many items
+  std::optional<std::size_t> max_items;  ///< array, table_array: at most this many items
+  bool increasing = false;               ///< array: each item strictly greater than the one before
+  std::vector<ConfigField> fields;  ///< table_array: the keys of each table (nested, no defaults)
 };
 
 /// An object the plugin registers (checked when it registers: an unlisted id is refused).
@@ -214,6 +226,8 @@ inline std::optional<ConfigType> config_type(std::string_view name) {
   if (name == "real") return ConfigType::real;
   if (name == "boolean") return ConfigType::boolean;
   if (name == "text") return ConfigType::text;
+  if (name == "array") return ConfigType::array;
+  if (name == "table-array") return ConfigType::table_array;
   return std::nullopt;
 }
 
@@ -223,6 +237,8 @@ inline std::string_view name_of(ConfigType t) {
     case ConfigType::real: return "real";
     case ConfigType::boolean: return "boolean";
     case ConfigType::text: return "text";
+    case ConfigType::array: return "array";
+    case ConfigType::table_array: return "table-array";
   }
   return "unknown";
 }
@@ -233,6 +249,8 @@ inline bool node_has_type(const toml::node& node, ConfigType type) {
     case ConfigType::real: return node.is_floating_point() || node.is_integer();
     case ConfigType::boolean: return node.is_boolean();
     case ConfigType::text: return node.is_string();
+    case ConfigType::array: return node.is_array();
+    case ConfigType::table_array: return node.is_array_of_tables();
   }
   return false;
 }
@@ -243,11 +261,12 @@ inline std::string format_number(double v) {
   return out.str();
 }
 
-/// Checks one value against its field; returns the rule it breaks, or empty.
-inline std::string rule_broken(const ConfigField& f, const toml::node& node) {
-  if (!node_has_type(node, f.type)) return "must be of type " + std::string(name_of(f.type));
+/// Checks a scalar value (or one item of an array) against its field's rules.
+inline std::string scalar_rule_broken(const ConfigField& f, ConfigType type,
+                                      const toml::node& node) {
+  if (!node_has_type(node, type)) return "must be of type " + std::string(name_of(type));
   const std::string unit = f.unit.empty() ? "" : " " + f.unit;
-  if (f.type == ConfigType::integer || f.type == ConfigType::real) {
+  if (type == ConfigType::integer || type == ConfigType::real) {
     const double v = *node.value<double>();
     if (f.min && v < *f.min) {
       return format_number(v) + unit + " is below the minimum " + format_number(*f.min) + unit;
@@ -256,7 +275,7 @@ inline std::string rule_broken(const ConfigField& f, const toml::node& node) {
       return format_number(v) + unit + " is above the maximum " + format_number(*f.max) + unit;
     }
   }
-  if (f.type == ConfigType::text && !f.allowed.empty()) {
+  if (type == ConfigType::text && !f.allowed.empty()) {
     const std::string v = *node.value<std::string>();
     bool found = false;
     std::string options;
@@ -266,7 +285,181 @@ inline std::string rule_broken(const ConfigField& f, const toml::node& node) {
     }
     if (!found) return "\"" + v + "\" is not one of: " + options;
   }
+  if (type == ConfigType::text && !f.pattern.empty()) {
+    const std::string v = *node.value<std::string>();
+    if (!std::regex_match(v, std::regex(f.pattern, std::regex::ECMAScript))) {
+      return "\"" + v + "\" does not match the pattern " + f.pattern;
+    }
+  }
   return {};
+}
+
+/// "item 3 (line 41, column 18): " naming a nested node inside a structured value.
+inline std::string nested(std::string_view what, const toml::node& node) {
+  std::ostringstream out;
+  out << what;
+  if (node.source().begin.line != 0) {
+    out << " (line " << node.source().begin.line << ", column " << node.source().begin.column
+        << ')';
+  }
+  out << ": ";
+  return out.str();
+}
+
+inline bool less_than(const toml::node& a, const toml::node& b) {
+  if (auto x = a.value<std::string>()) return *x < b.value_or(std::string{});
+  if (auto x = a.value<double>()) return *x < b.value_or(0.0);
+  return false;
+}
+
+/// Checks one value against its field; returns the rule it breaks, or empty. A rule broken
+/// inside an array or table-array names the item (1-based), nested key and its line and column.
+inline std::string rule_broken(const ConfigField& f, const toml::node& node) {
+  if (f.type != ConfigType::array && f.type != ConfigType::table_array) {
+    return scalar_rule_broken(f, f.type, node);
+  }
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    return f.type == ConfigType::array ? "must be an array"
+                                       : "must be an array of tables ([[key]] or [{...}, ...])";
+  }
+  if (f.min_items && array->size() < *f.min_items) {
+    return "has " + std::to_string(array->size()) + " items, fewer than the minimum " +
+           std::to_string(*f.min_items);
+  }
+  if (f.max_items && array->size() > *f.max_items) {
+    return "has " + std::to_string(array->size()) + " items, more than the maximum " +
+           std::to_string(*f.max_items);
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& item = *array->get(i);
+    const std::string label = "item " + std::to_string(i + 1);
+    if (f.type == ConfigType::array) {
+      const std::string broken = scalar_rule_broken(f, f.items.value_or(ConfigType::text), item);
+      if (!broken.empty()) return nested(label, item) + broken;
+      if (f.increasing && i > 0 && !less_than(*array->get(i - 1), item)) {
+        return nested(label, item) + "must be greater than the item before it";
+      }
+      continue;
+    }
+    const toml::table* table = item.as_table();
+    if (table == nullptr) return nested(label, item) + "must be a table";
+    for (const auto& [key, value] : *table) {
+      const auto known = std::find_if(f.fields.begin(), f.fields.end(),
+                                      [&](const ConfigField& n) { return n.key == key.str(); });
+      if (known == f.fields.end()) {
+        return nested(label + ", " + std::string(key.str()), value) + "is not a key of " + f.key;
+      }
+      const std::string broken = rule_broken(*known, value);
+      if (!broken.empty()) {
+        return nested(label + ", " + known->key, value) + broken;
+      }
+    }
+    for (const auto& n : f.fields) {
+      if (n.required && !table->contains(n.key)) {
+        return nested(label, item) + n.key + " is required (" + std::string(name_of(n.type)) +
+               ") and not set";
+      }
+    }
+  }
+  return {};
+}
+
+/// Parses one [config.<key>] table (or, when `nested`, one key of a table-array's `fields`,
+/// which may be optional without a default: the plugin reads what is there).
+inline std::optional<ConfigField> parse_field(Reader& r, const std::string& key,
+                                              const toml::node& node, const std::string& path,
+                                              bool nested) {
+  const toml::table* t = node.as_table();
+  if (t == nullptr) {
+    r.error(&node, path, "must be a table (type, min, max, unit, default, required)");
+    return std::nullopt;
+  }
+  ConfigField f;
+  f.key = key;
+  const std::string type = r.text(*t, "type", path + ".type", true);
+  if (auto ct = config_type(type)) {
+    f.type = *ct;
+  } else if (!type.empty()) {
+    r.error(t->get("type"), path + ".type",
+            "must be integer, real, boolean, text, array or table-array");
+    return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  f.min = r.number(*t, "min", path + ".min");
+  f.max = r.number(*t, "max", path + ".max");
+  if (f.min && f.max && *f.min > *f.max) r.error(t, path, "min is greater than max");
+  f.unit = r.text(*t, "unit", path + ".unit", false);
+  f.description = r.text(*t, "description", path + ".description", false);
+  f.allowed = r.strings(*t, "allowed", path + ".allowed");
+  f.pattern = r.text(*t, "pattern", path + ".pattern", false);
+  if (!f.pattern.empty()) {
+    try {
+      (void)std::regex(f.pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      r.error(t->get("pattern"), path + ".pattern", "is not a valid regular expression");
+    }
+  }
+  for (const char* bound : {"min_items", "max_items"}) {
+    if (const toml::node* n = t->get(bound)) {
+      const auto v = n->value<std::int64_t>();
+      if (!v || *v < 0) {
+        r.error(n, path + "." + bound, "must be a non-negative integer");
+      } else {
+        (std::string_view(bound) == "min_items" ? f.min_items : f.max_items) =
+            static_cast<std::size_t>(*v);
+      }
+    }
+  }
+  if (const toml::node* n = t->get("increasing")) {
+    if (auto b = n->value<bool>()) {
+      f.increasing = *b;
+    } else {
+      r.error(n, path + ".increasing", "must be true or false");
+    }
+  }
+  if (f.type == ConfigType::array) {
+    const std::string items = r.text(*t, "items", path + ".items", true);
+    const auto it = config_type(items);
+    if (!items.empty() && (!it || *it == ConfigType::array || *it == ConfigType::table_array)) {
+      r.error(t->get("items"), path + ".items", "must be integer, real, boolean or text");
+    }
+    f.items = it.value_or(ConfigType::text);
+  }
+  if (f.type == ConfigType::table_array) {
+    const toml::table* fields = t->get_as<toml::table>("fields");
+    if (fields == nullptr) {
+      r.error(t, path + ".fields", "is required (a table of keys) for a table-array");
+    } else {
+      for (const auto& [name, sub] : *fields) {
+        if (auto nf = parse_field(r, std::string(name.str()), sub,
+                                  path + ".fields." + std::string(name.str()), true)) {
+          f.fields.push_back(std::move(*nf));
+        }
+      }
+    }
+  }
+  if (const toml::node* req = t->get("required")) {
+    if (auto b = req->value<bool>()) {
+      f.required = *b;
+    } else {
+      r.error(req, path + ".required", "must be true or false");
+    }
+  }
+  if (const toml::node* def = t->get("default")) {
+    if (nested) r.error(def, path + ".default", "a nested key has no default");
+    if (f.required) r.error(def, path + ".default", "a required key has no default");
+    const std::string broken = rule_broken(f, *def);
+    if (!broken.empty()) {
+      r.error(def, path + ".default", broken);
+    } else {
+      f.default_holder.insert("value", *def);
+    }
+  } else if (!f.required && !nested) {
+    r.error(t, path, "needs a default or required = true");
+  }
+  return f;
 }
 
 }  // namespace detail
@@ -387,47 +580,9 @@ inline ManifestParse parse_manifest(std::string_view text, std::string_view sour
     } else {
       for (const auto& [key, node] : *table) {
         const std::string path = "config." + std::string(key.str());
-        const toml::table* t = node.as_table();
-        if (t == nullptr) {
-          r.error(&node, path, "must be a table (type, min, max, unit, default, required)");
-          continue;
+        if (auto f = detail::parse_field(r, std::string(key.str()), node, path, false)) {
+          m.config.push_back(std::move(*f));
         }
-        ConfigField f;
-        f.key = std::string(key.str());
-        const std::string type = r.text(*t, "type", path + ".type", true);
-        if (auto ct = detail::config_type(type)) {
-          f.type = *ct;
-        } else if (!type.empty()) {
-          r.error(t->get("type"), path + ".type", "must be integer, real, boolean or text");
-          continue;
-        } else {
-          continue;
-        }
-        f.min = r.number(*t, "min", path + ".min");
-        f.max = r.number(*t, "max", path + ".max");
-        if (f.min && f.max && *f.min > *f.max) r.error(t, path, "min is greater than max");
-        f.unit = r.text(*t, "unit", path + ".unit", false);
-        f.description = r.text(*t, "description", path + ".description", false);
-        f.allowed = r.strings(*t, "allowed", path + ".allowed");
-        if (const toml::node* req = t->get("required")) {
-          if (auto b = req->value<bool>()) {
-            f.required = *b;
-          } else {
-            r.error(req, path + ".required", "must be true or false");
-          }
-        }
-        if (const toml::node* def = t->get("default")) {
-          if (f.required) r.error(def, path + ".default", "a required key has no default");
-          const std::string broken = detail::rule_broken(f, *def);
-          if (!broken.empty()) {
-            r.error(def, path + ".default", broken);
-          } else {
-            f.default_holder.insert("value", *def);
-          }
-        } else if (!f.required) {
-          r.error(t, path, "needs a default or required = true");
-        }
-        m.config.push_back(std::move(f));
       }
     }
   }

@@ -20,6 +20,7 @@
 #include <toml++/toml.h>
 
 #include "meter/sdk/abi.h"
+#include "meter/sdk/config.h"
 #include "meter/sdk/manifest.h"
 #include "meter/sdk/plugin.h"
 
@@ -430,6 +431,8 @@ class FakeHost {
       v = *b;
     } else if (auto s = node->value_exact<std::string>()) {
       v = *s;
+    } else if (node->is_array() || node->is_table()) {
+      v = config_text(*node);  // structured keys arrive as TOML text (meter/sdk/config.h)
     } else {
       return METER_STATUS_TYPE_MISMATCH;
     }
