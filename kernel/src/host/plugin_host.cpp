@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "meter/sdk/abi.h"
+#include "meter/sdk/config.h"
 #include "meter/sdk/manifest.h"
 #include "meter/sdk/plugin.h"
 
@@ -436,6 +437,8 @@ struct HostApi {
         v = *b;
       } else if (auto s = node->value_exact<std::string>()) {
         v = *s;
+      } else if (node->is_array() || node->is_table()) {
+        v = sdk::config_text(*node);  // array and table-array keys arrive as TOML text
       } else {
         return METER_STATUS_TYPE_MISMATCH;
       }

@@ -61,8 +61,13 @@ template Result<std::array<std::uint8_t, 64>> from_hex<64>(std::string_view);
 Result<std::vector<std::uint8_t>> read_binary(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(fmt::format("cannot read {}", path.string()));
-  return std::vector<std::uint8_t>{std::istreambuf_iterator<char>(in),
-                                   std::istreambuf_iterator<char>()};
+  std::vector<std::uint8_t> out;
+  char chunk[65536];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    out.insert(out.end(), chunk, chunk + in.gcount());
+  }
+  if (in.bad()) return fail(fmt::format("cannot read {}", path.string()));
+  return out;
 }
 
 Sha256 sha256(const std::uint8_t* data, std::size_t size) {
