@@ -87,5 +87,21 @@ TEST(TestLed, DarkAfter24HoursAndReactivatedFor24MoreWithoutPowerCycle) {
   EXPECT_EQ(led.on_tick(5'000'000'000, hours{55}, kTick).count, 0u);
 }
 
+TEST(TestLed, ARestoredWindowCarriesOnAndNeverExceeds24Hours) {
+  auto led = *TestLed::create(1.0);
+  led.power_up(Uptime{0});
+  EXPECT_EQ(led.remaining(hours{20}), hours{4});
+  EXPECT_EQ(led.remaining(hours{25}), Milliseconds{0});
+
+  // After a crash restart, uptime counts from zero again; the window carries on.
+  led.restore(Uptime{0}, hours{4} - seconds{10});
+  EXPECT_TRUE(led.active(hours{4} - seconds{11}));
+  EXPECT_FALSE(led.active(hours{4} - seconds{10}));
+  led.restore(Uptime{0}, hours{48});  // a damaged value cannot stretch the window
+  EXPECT_EQ(led.remaining(Uptime{0}), TestLed::kActiveWindow);
+  led.restore(Uptime{0}, -hours{1});
+  EXPECT_FALSE(led.active(Uptime{0}));
+}
+
 }  // namespace
 }  // namespace meter::kernel
