@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -23,7 +24,9 @@ int main(int argc, char** argv) {
           {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}));
   app.add_option("--boards", o.board_dirs, "more directories of board descriptors");
   app.add_option("--plugins", o.plugin_dirs, "more plugin directories");
-  app.add_option("--oem-key", oem_key, "the OEM's Ed25519 public key (hex) for legal plugins");
+  app.add_option("--oem-key", oem_key,
+                 "the OEM's Ed25519 public key (hex) for legally relevant plugins; default: the "
+                 "build's development key");
   app.add_flag("--check", o.check_only, "check the configuration and stop");
   app.add_flag("--config-reference", reference, "print the configuration reference (Markdown)");
   CLI11_PARSE(app, argc, argv);
@@ -37,7 +40,11 @@ int main(int argc, char** argv) {
     return meter::apps::kExitConfig;
   }
   if (!state.empty()) o.state_dir = state;
-  if (!oem_key.empty()) o.oem_key = oem_key;
+  if (!oem_key.empty()) {
+    o.oem_key = oem_key;
+  } else if (std::filesystem::exists(METER_OEM_PUBLIC_KEY)) {
+    o.oem_key = METER_OEM_PUBLIC_KEY;  // the build tree's development OEM key
+  }
   o.board_dirs.emplace_back(METER_BOARD_DIR);
   o.plugin_dirs.emplace_back(METER_PLUGIN_DIR);
   o.progress = isatty(STDERR_FILENO) != 0;

@@ -18,8 +18,10 @@
 #include "meter/kernel/display.h"
 #include "meter/kernel/meter.h"
 #include "meter/kernel/nvm.h"
+#include "meter/kernel/persistence.h"
 #include "meter/kernel/plugin_host.h"
 #include "meter/kernel/software_id.h"
+#include "meter/kernel/sqlite_nvm.h"
 
 namespace meter::apps {
 
@@ -104,7 +106,8 @@ std::string read_value(const kernel::ObjectRegistry& objects, const kernel::Obje
   return v ? kernel::to_display_string(info, *v) : std::string("(not readable)");
 }
 
-/// One meter, powered: the kernel, its store, its plugins and its display.
+/// One meter, powered: the kernel restored from its store, its plugins and its display. A
+/// power failure destroys it; power coming back makes a new one from the same store.
 class PoweredMeter {
  public:
   static kernel::Result<std::unique_ptr<PoweredMeter>> power_up(const Setup& s,
@@ -115,6 +118,15 @@ class PoweredMeter {
     auto meter = kernel::Meter::create(s.meter, time);
     if (!meter) return meter.error();
     auto pm = std::unique_ptr<PoweredMeter>(new PoweredMeter(std::move(*meter)));
+    auto& m = *pm->meter_;
+    auto persistence = kernel::Persistence::attach(m, nvm);
+    if (!persistence) return persistence.error();
+    pm->persistence_ = std::move(*persistence);
+    const auto& found = pm->persistence_->restored();
+    if (found.state == kernel::NvmState::damaged) {
+      fmt::print(err, "meterd: the store is damaged ({}); it is kept read-only as evidence\n",
+                 found.detail);
+    }
     kernel::PluginHostConfig hc;
     hc.plugin_dirs = o.plugin_dirs;
     hc.meter_settings = s.meter_settings;
@@ -130,29 +142,33 @@ class PoweredMeter {
     hc.log = [&err](int level, const std::string& plugin, const std::string& message) {
       if (level >= 2) fmt::print(err, "meterd: plugin {}: {}\n", plugin, message);
     };
-    auto& m = *pm->meter_;
     pm->host_ = std::make_unique<kernel::PluginHost>(
         kernel::PluginHostDeps{m.bus(), m.objects(), m.gate(), m.clock(), nvm, nullptr}, hc);
     pm->host_->load_all(plugin_specs(s));
     pm->host_->start_all();
     if (auto id = pm->host_->register_identity_objects(); !id) return id.error();
     pm->display_ = std::make_unique<kernel::Display>(m.objects(), s.sku.display, METER_VERSION);
+    // The plugins have subscribed: now they hear how long the meter was off.
+    pm->persistence_->publish_power_restore();
     return pm;
   }
 
   kernel::Meter& meter() { return *meter_; }
   kernel::PluginHost& host() { return *host_; }
   kernel::Display& display() { return *display_; }
+  kernel::Persistence& persistence() { return *persistence_; }
 
  private:
   explicit PoweredMeter(std::unique_ptr<kernel::Meter> m) : meter_(std::move(m)) {}
-  // Declaration order is teardown order reversed: plugins go before the meter they use.
+  // Members are destroyed in reverse: the display, the plugins and the persistence service
+  // all go before the meter whose bus and registry they use.
   std::unique_ptr<kernel::Meter> meter_;
+  std::unique_ptr<kernel::Persistence> persistence_;
   std::unique_ptr<kernel::PluginHost> host_;
   std::unique_ptr<kernel::Display> display_;
 };
 
-void report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver, std::ostream& out) {
+void print_report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver, std::ostream& out) {
   auto& objects = pm.meter().objects();
   fmt::print(out, "\n== {} on {} at {} ({})\n", s.sku.id, s.board.id, s.site.id, s.site.time_zone);
   fmt::print(out, "\n-- display sequence (scroll {} s, multiplier x{})\n",
@@ -196,78 +212,152 @@ void report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver, std:
 
 }  // namespace
 
-int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
+struct MeterRun::State {
+  MeterdOptions options;
+  std::ostream* err = nullptr;
+  Setup setup;
+  std::unique_ptr<boards::Driver> driver;
+  kernel::SystemTimeSource system_time;
+  std::unique_ptr<kernel::VirtualTimeSource> virtual_time;
+  std::unique_ptr<kernel::NvmStore> store;
+  std::unique_ptr<PoweredMeter> powered;
+  kernel::UtcTime began{};
+  kernel::UtcTime end{};
+  std::size_t next_happening = 0;
+  std::uint64_t ticks = 0;
+  std::int64_t last_day_shown = -1;
+
+  bool simulating() const noexcept { return options.simulate_s > 0; }
+  const kernel::TimeSource& time() const {
+    return simulating() ? static_cast<const kernel::TimeSource&>(*virtual_time) : system_time;
+  }
+};
+
+std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& err,
+                                          int& exit_code) {
+  exit_code = kExitConfig;
   kernel::config::Paths paths{o.board_dirs, o.plugin_dirs};
   auto loaded = kernel::config::load(o.sku, o.site, paths);
   if (!loaded.setup) {
     fmt::print(err, "{}meterd: configuration refused ({} error{})\n", loaded.errors.to_string(),
                loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
-    return kExitConfig;
+    return nullptr;
   }
-  const auto& s = *loaded.setup;
-  auto driver = make_driver(s);
+  auto st = std::make_unique<State>();
+  st->options = o;
+  st->err = &err;
+  st->setup = std::move(*loaded.setup);
+  auto driver = make_driver(st->setup);
   if (!driver) {
     fmt::print(err, "meterd: {}\n", driver.error().message);
-    return kExitConfig;
+    return nullptr;
   }
-  if (o.check_only) {
-    fmt::print(out, "meterd: {} on {} at {}: configuration is valid\n", s.sku.id, s.board.id, s.site.id);
-    return 0;
+  st->driver = std::move(*driver);
+  exit_code = kExitFailure;
+  if (o.state_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(*o.state_dir, ec);
+    auto store = kernel::SqliteNvmStore::open(*o.state_dir / "meter.db");
+    if (!store) {
+      fmt::print(err, "meterd: {}\n", store.error().message);
+      return nullptr;
+    }
+    st->store = std::move(*store);
+  } else {
+    st->store = std::make_unique<kernel::RamNvmStore>();
   }
-
-  const bool simulate = o.simulate_s > 0;
-  kernel::SystemTimeSource system_time;
-  kernel::VirtualTimeSource virtual_time{s.site.simulation.start};
-  const kernel::TimeSource& time =
-      simulate ? static_cast<const kernel::TimeSource&>(virtual_time) : system_time;
-  kernel::RamNvmStore nvm;
-  auto powered = PoweredMeter::power_up(s, o, time, nvm, err);
+  // A simulated meter with a store carries on from the time it last stored.
+  st->virtual_time = std::make_unique<kernel::VirtualTimeSource>(
+      kernel::Persistence::stored_time(*st->store).value_or(st->setup.site.simulation.start));
+  auto powered = PoweredMeter::power_up(st->setup, o, st->time(), *st->store, err);
   if (!powered) {
     fmt::print(err, "meterd: {}\n", powered.error().message);
-    return kExitConfig;
+    return nullptr;
   }
-  auto& pm = **powered;
-  auto& m = pm.meter();
+  st->powered = std::move(*powered);
+  st->began = st->time().utc();
+  st->end = st->began + std::chrono::seconds{o.simulate_s};
+  exit_code = 0;
+  return std::unique_ptr<MeterRun>(new MeterRun(std::move(st)));
+}
+
+MeterRun::MeterRun(std::unique_ptr<State> state) : state_(std::move(state)) {}
+MeterRun::~MeterRun() = default;
+
+kernel::Meter& MeterRun::meter() { return state_->powered->meter(); }
+std::uint64_t MeterRun::ticks() const noexcept { return state_->ticks; }
+
+void MeterRun::power_fail() {
+  auto& m = meter();
+  m.bus().publish(kernel::PowerFail{m.clock().now()});
+}
+
+bool MeterRun::step() {
+  auto& st = *state_;
+  const auto& happenings = st.driver->happenings();
+  while (st.next_happening < happenings.size() &&
+         happenings[st.next_happening].at <= st.time().utc()) {
+    const auto& h = happenings[st.next_happening++];
+    if (h.kind == boards::Happening::Kind::time_jump) {
+      auto& clock = meter().clock();
+      clock.set_time(clock.now() + h.jump);
+    } else if (h.kind == boards::Happening::Kind::power_failure && st.simulating()) {
+      // The supply goes: an orderly save, the meter dies, and comes back from its store.
+      power_fail();
+      st.powered.reset();
+      st.virtual_time->advance(h.length);
+      auto powered = PoweredMeter::power_up(st.setup, st.options, st.time(), *st.store, *st.err);
+      if (!powered) {
+        fmt::print(*st.err, "meterd: cannot power up again: {}\n", powered.error().message);
+        return false;
+      }
+      st.powered = std::move(*powered);
+    }
+  }
+  if (st.simulating() && st.time().utc() >= st.end) return false;
+  auto& m = meter();
+  const auto tick = m.tick_length();
+  st.driver->feed(m, st.time().utc(), tick);
+  if (st.simulating()) {
+    st.virtual_time->advance(tick);
+  } else {
+    std::this_thread::sleep_for(tick);
+  }
+  m.tick();
+  ++st.ticks;
+  if (st.options.progress && st.simulating()) {
+    const auto day = std::chrono::floor<std::chrono::days>(st.time().utc() - st.began).count();
+    if (day != st.last_day_shown) {
+      st.last_day_shown = day;
+      fmt::print(*st.err, "\rmeterd: day {} of {}", day + 1, (st.options.simulate_s + 86399) / 86400);
+    }
+  }
+  return true;
+}
+
+void MeterRun::run() {
+  while (!g_power_fail && step()) {
+  }
+  if (state_->options.progress && state_->simulating()) fmt::print(*state_->err, "\n");
+  if (g_power_fail) power_fail();
+}
+
+void MeterRun::report(std::ostream& out) {
+  print_report(state_->setup, *state_->powered, *state_->driver, out);
+}
+
+int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
+  int exit_code = 0;
+  auto run = MeterRun::start(o, err, exit_code);
+  if (!run) return exit_code;
+  if (o.check_only) {
+    fmt::print(out, "meterd: {}: configuration is valid\n", o.sku.string());
+    return 0;
+  }
   std::signal(SIGTERM, on_power_fail);
   std::signal(SIGINT, on_power_fail);
-
-  const auto tick = m.tick_length();
-  const auto& happenings = (*driver)->happenings();
-  std::size_t next = 0;
-  const auto end = time.utc() + std::chrono::seconds{o.simulate_s};
-  std::int64_t last_day_shown = -1;
-  while (!g_power_fail && (!simulate || time.utc() < end)) {
-    const auto start = time.utc();
-    // Happenings that are due: an outage switches the meter off for its length.
-    while (next < happenings.size() && happenings[next].at <= start) {
-      const auto& h = happenings[next++];
-      if (h.kind == boards::Happening::Kind::time_jump) {
-        m.clock().set_time(m.clock().now() + h.jump);
-      } else if (h.kind == boards::Happening::Kind::power_failure && simulate) {
-        m.bus().publish(kernel::PowerFail{m.clock().now()});
-        virtual_time.advance(h.length);
-        m.bus().publish(kernel::PowerRestore{m.clock().now(), h.length, m.clock().valid()});
-      }
-    }
-    if (simulate && time.utc() >= end) break;
-    (*driver)->feed(m, time.utc(), tick);
-    if (simulate) {
-      virtual_time.advance(tick);
-    } else {
-      std::this_thread::sleep_for(tick);
-    }
-    m.tick();
-    if (o.progress && simulate) {
-      const auto day = std::chrono::duration_cast<std::chrono::hours>(time.utc() - s.site.simulation.start).count() / 24;
-      if (day != last_day_shown) {
-        last_day_shown = day;
-        fmt::print(err, "\rmeterd: day {} of {}", day + 1, (o.simulate_s + 86399) / 86400);
-      }
-    }
-  }
-  if (o.progress && simulate) fmt::print(err, "\n");
-  if (g_power_fail) m.bus().publish(kernel::PowerFail{m.clock().now()});
-  report(s, pm, **driver, out);
+  run->run();
+  run->report(out);
   return 0;
 }
 

@@ -1,13 +1,18 @@
 // meterd's run: a meter assembled from a board, an SKU and a site, run in real time or on a
-// virtual clock as fast as the CPU allows.
+// virtual clock as fast as the CPU allows. Benchmarks drive the same MeterRun as the binary.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
+
+namespace meter::kernel {
+class Meter;
+}
 
 namespace meter::apps {
 
@@ -25,8 +30,37 @@ struct MeterdOptions {
 
 /// Exit statuses: 0 success, 2 configuration refused, 1 anything else.
 inline constexpr int kExitConfig = 2;
+inline constexpr int kExitFailure = 1;
 
-/// Runs a meter; reports go to `out`, diagnostics to `err`.
+/// One run of a meter: configuration checked, board driver, and the meter powered.
+class MeterRun {
+ public:
+  /// Loads and checks the configuration and powers the meter up. On failure writes the
+  /// diagnostics to `err`, sets `exit_code` and returns null.
+  static std::unique_ptr<MeterRun> start(const MeterdOptions& options, std::ostream& err,
+                                         int& exit_code);
+  ~MeterRun();
+
+  /// Runs ticks until the simulated span is over (real time: until a power failure signal).
+  void run();
+  /// Runs one tick (and any happening that is due before it). False when the run is over.
+  bool step();
+  /// The display sequence, registers, plugins, software identification and load totals.
+  void report(std::ostream& out);
+  /// An orderly power failure: PowerFail on the bus, a durable flush of the store.
+  void power_fail();
+
+  kernel::Meter& meter();
+  std::uint64_t ticks() const noexcept;
+
+  struct State;
+
+ private:
+  explicit MeterRun(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+/// Runs a meter; reports go to `out`, diagnostics to `err`. Returns the exit status.
 int run_meterd(const MeterdOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace meter::apps

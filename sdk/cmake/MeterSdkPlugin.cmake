@@ -50,4 +50,9 @@ function(meter_add_plugin name)
     COMMAND ${CMAKE_COMMAND} -E copy_if_different "${manifest}"
             "$<TARGET_FILE_DIR:${name}>/${id}.toml"
     COMMENT "Manifest of plugin ${id} beside its library")
+  # In the meter's own plugins/ folder, legally relevant plugins are signed with the development
+  # OEM key (cmake/MeterSigning.cmake); test fixtures and an installed SDK sign nothing.
+  if(COMMAND meter_sign_if_legal AND METER_SIGN_LEGAL_PLUGINS)
+    meter_sign_if_legal(${name} "${manifest}")
+  endif()
 endfunction()

@@ -45,8 +45,8 @@ TEST_P(BadConfiguration, IsRefusedWithItsMessageAndLocation) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, BadConfiguration, ::testing::ValuesIn(cases()),
-                         [](const auto& info) {
-                           std::string n = info.param;
+                         [](const auto& param_info) {
+                           std::string n = param_info.param;
                            std::replace(n.begin(), n.end(), '-', '_');
                            return n;
                          });

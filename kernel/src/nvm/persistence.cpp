@@ -73,6 +73,16 @@ Persistence::Persistence(Meter& meter, NvmStore& store, PersistenceConfig config
 
 Persistence::~Persistence() = default;
 
+std::optional<UtcTime> Persistence::stored_time(const NvmStore& store) {
+  auto valid = store.get(kNamespace, kTimeValid);
+  auto time = store.get(kNamespace, kTime);
+  if (!valid || !time || !*valid || !*time) return std::nullopt;
+  const auto* is_valid = std::get_if<bool>(&**valid);
+  const auto* ms = std::get_if<std::int64_t>(&**time);
+  if (is_valid == nullptr || ms == nullptr || !*is_valid) return std::nullopt;
+  return UtcTime{Milliseconds{*ms}};
+}
+
 Result<std::unique_ptr<Persistence>> Persistence::attach(Meter& meter, NvmStore& store,
                                                          PersistenceConfig config) {
   if (config.flush_period < Milliseconds{0}) return fail("flush_period must not be negative");

@@ -47,7 +47,7 @@ struct Screen {
 class Display {
  public:
   /// Objects read for annunciators, when the meter has them.
-  static constexpr Obis kRemoteConfigurationMode = obis("0-0:128.4.0");
+  static constexpr Obis kRemoteConfigurationMode = obis("0-0:128.5.0");
   static constexpr Obis kErrorRegister = obis("0-0:97.97.0");
   static constexpr Obis kFirmwareIdentifier = obis("1-0:0.2.0");
 

@@ -52,6 +52,10 @@ class Persistence {
   static Result<std::unique_ptr<Persistence>> attach(Meter& meter, NvmStore& store,
                                                      PersistenceConfig config = {});
 
+  /// The meter time last stored, when it was valid: where a simulated meter's virtual clock
+  /// resumes after a restart. Read before a Meter exists.
+  static std::optional<UtcTime> stored_time(const NvmStore& store);
+
   Persistence(const Persistence&) = delete;
   Persistence& operator=(const Persistence&) = delete;
   ~Persistence();
