@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--oem-key", oem_key,
                  "the OEM's Ed25519 public key (hex) for legally relevant plugins; default: the "
                  "build's development key");
+  std::string profile_csv;
+  app.add_option("--export-profile", profile_csv, "write the load profile as CSV to this file");
   app.add_flag("--check", o.check_only, "check the configuration and stop");
   app.add_flag("--config-reference", reference, "print the configuration reference (Markdown)");
   CLI11_PARSE(app, argc, argv);
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
     return meter::apps::kExitConfig;
   }
   if (!state.empty()) o.state_dir = state;
+  if (!profile_csv.empty()) o.export_profile = profile_csv;
   if (!oem_key.empty()) {
     o.oem_key = oem_key;
   } else if (std::filesystem::exists(METER_OEM_PUBLIC_KEY)) {

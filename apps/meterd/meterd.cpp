@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "meter/boards/replay/replay_driver.h"
+#include "meter/plugins/load_profile/profile_format.h"
 #include "meter/boards/sim/sim_driver.h"
 #include "meter/kernel/config.h"
 #include "meter/kernel/display.h"
@@ -103,7 +104,12 @@ std::vector<kernel::PluginSpec> plugin_specs(const Setup& s) {
 
 std::string read_value(const kernel::ObjectRegistry& objects, const kernel::ObjectInfo& info) {
   auto v = objects.read(info.id, kernel::Role::public_read);
-  return v ? kernel::to_display_string(info, *v) : std::string("(not readable)");
+  if (!v) return "(not readable)";
+  // A profile or a table is bytes for a protocol, not for a person: say how many.
+  if (const auto* bytes = std::get_if<std::vector<std::uint8_t>>(&*v); bytes && bytes->size() > 16) {
+    return fmt::format("({} bytes)", bytes->size());
+  }
+  return kernel::to_display_string(info, *v);
 }
 
 /// One meter, powered: the kernel restored from its store, its plugins and its display. A
@@ -346,6 +352,28 @@ void MeterRun::report(std::ostream& out) {
   print_report(state_->setup, *state_->powered, *state_->driver, out);
 }
 
+bool MeterRun::export_profile(const std::filesystem::path& file, std::ostream& err) {
+  auto value = meter().objects().read(kernel::obis("1-0:99.1.0"), kernel::Role::reader);
+  const auto* octets = value ? std::get_if<std::vector<std::uint8_t>>(&*value) : nullptr;
+  if (octets == nullptr) {
+    fmt::print(err, "meterd: no load profile to export: the SKU carries no load_profile plugin\n");
+    return false;
+  }
+  std::string csv;
+  std::string error;
+  if (!plugins::load_profile::profile_octets_to_csv(octets->data(), octets->size(), csv, error)) {
+    fmt::print(err, "meterd: the load profile cannot be read: {}\n", error);
+    return false;
+  }
+  std::ofstream out(file);
+  out << csv;
+  if (!out) {
+    fmt::print(err, "meterd: cannot write {}\n", file.string());
+    return false;
+  }
+  return true;
+}
+
 int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
   int exit_code = 0;
   auto run = MeterRun::start(o, err, exit_code);
@@ -358,6 +386,7 @@ int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
   std::signal(SIGINT, on_power_fail);
   run->run();
   run->report(out);
+  if (o.export_profile && !run->export_profile(*o.export_profile, err)) return kExitFailure;
   return 0;
 }
 

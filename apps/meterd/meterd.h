@@ -26,6 +26,8 @@ struct MeterdOptions {
   std::optional<std::filesystem::path> oem_key;    ///< hex Ed25519 public key file
   bool progress = false;                           ///< show progress on a terminal
   bool check_only = false;                         ///< load and check the configuration, then stop
+  /// At the end, the load profile (object 1-0:99.1.0) as CSV into this file.
+  std::optional<std::filesystem::path> export_profile;
 };
 
 /// Exit statuses: 0 success, 2 configuration refused, 1 anything else.
@@ -49,6 +51,8 @@ class MeterRun {
   void report(std::ostream& out);
   /// An orderly power failure: PowerFail on the bus, a durable flush of the store.
   void power_fail();
+  /// Writes the load profile plugin's records as CSV. An error when there is no profile.
+  bool export_profile(const std::filesystem::path& file, std::ostream& err);
 
   kernel::Meter& meter();
   std::uint64_t ticks() const noexcept;
