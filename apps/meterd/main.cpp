@@ -1,10 +1,12 @@
 // meterd: the meter. `meterd --sku FILE --site FILE [--state DIR] [--simulate 30d]`.
 #include <CLI/CLI.hpp>
+#include <date/date.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include "meter/kernel/config.h"
 #include "meterd.h"
@@ -28,6 +30,9 @@ int main(int argc, char** argv) {
                  "the OEM's Ed25519 public key (hex) for legally relevant plugins; default: the "
                  "build's development key");
   std::string profile_csv;
+  std::string until;
+  app.add_option("--until", until, "simulate until this UTC time (2026-03-02T00:00:00Z)");
+  app.add_flag("--trace", o.trace, "print start, tick, stopped and done lines instead of a report");
   app.add_option("--export-profile", profile_csv, "write the load profile as CSV to this file");
   app.add_flag("--check", o.check_only, "check the configuration and stop");
   app.add_flag("--config-reference", reference, "print the configuration reference (Markdown)");
@@ -43,6 +48,16 @@ int main(int argc, char** argv) {
   }
   if (!state.empty()) o.state_dir = state;
   if (!profile_csv.empty()) o.export_profile = profile_csv;
+  if (!until.empty()) {
+    std::istringstream in(until);
+    date::sys_seconds t;
+    in >> date::parse("%FT%TZ", t);
+    if (in.fail()) {
+      std::cerr << "meterd: --until " << until << " is not a UTC time like 2026-03-02T00:00:00Z\n";
+      return meter::apps::kExitConfig;
+    }
+    o.until = meter::kernel::UtcTime{t};
+  }
   if (!oem_key.empty()) {
     o.oem_key = oem_key;
   } else if (std::filesystem::exists(METER_OEM_PUBLIC_KEY)) {

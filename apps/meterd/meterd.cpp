@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
 
 #include "meter/boards/replay/replay_driver.h"
 #include "meter/plugins/load_profile/profile_format.h"
@@ -112,6 +113,25 @@ std::string read_value(const kernel::ObjectRegistry& objects, const kernel::Obje
   return kernel::to_display_string(info, *v);
 }
 
+/// Writes a whole line with write(2): a SIGKILL never leaves half a line or a line in a buffer.
+void emit(const std::string& line) {
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const auto n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+std::string trace_registers(const kernel::Meter& m) {
+  const auto& s = m.registers().snapshot();
+  return fmt::format("{} {}", fmt::join(s.mwh, " "), fmt::join(s.remainder_nwh, " "));
+}
+
+std::int64_t tick_number(const Setup& s, kernel::Meter& m) {
+  return (m.clock().now() - s.site.simulation.start) / m.tick_length();
+}
+
 /// One meter, powered: the kernel restored from its store, its plugins and its display. A
 /// power failure destroys it; power coming back makes a new one from the same store.
 class PoweredMeter {
@@ -125,10 +145,26 @@ class PoweredMeter {
     if (!meter) return meter.error();
     auto pm = std::unique_ptr<PoweredMeter>(new PoweredMeter(std::move(*meter)));
     auto& m = *pm->meter_;
+    if (o.trace) {
+      // Before Persistence subscribes: the line is out before the tick is committed, so a kill
+      // in between is the one tick a crash may lose.
+      pm->trace_ = m.bus().subscribe<kernel::EnergyTick>([&s, &m](const kernel::EnergyTick&) {
+        emit(fmt::format("tick {} {}\n", tick_number(s, m), trace_registers(m)));
+      });
+    }
     auto persistence = kernel::Persistence::attach(m, nvm);
     if (!persistence) return persistence.error();
     pm->persistence_ = std::move(*persistence);
     const auto& found = pm->persistence_->restored();
+    if (o.trace) {
+      const char* state = found.state == kernel::NvmState::fresh    ? "fresh"
+                          : found.state == kernel::NvmState::intact ? "intact"
+                                                                    : "damaged";
+      emit(fmt::format("start {} {} {} {} {}\n", state, tick_number(s, m),
+                       found.orderly_power_down ? 1 : 0,
+                       found.power_restore ? found.power_restore->outage.count() : 0,
+                       trace_registers(m)));
+    }
     if (found.state == kernel::NvmState::damaged) {
       fmt::print(err, "meterd: the store is damaged ({}); it is kept read-only as evidence\n",
                  found.detail);
@@ -172,6 +208,7 @@ class PoweredMeter {
   std::unique_ptr<kernel::Persistence> persistence_;
   std::unique_ptr<kernel::PluginHost> host_;
   std::unique_ptr<kernel::Display> display_;
+  kernel::ScopedConnection trace_;
 };
 
 void print_report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver, std::ostream& out) {
@@ -233,7 +270,7 @@ struct MeterRun::State {
   std::uint64_t ticks = 0;
   std::int64_t last_day_shown = -1;
 
-  bool simulating() const noexcept { return options.simulate_s > 0; }
+  bool simulating() const noexcept { return options.simulate_s > 0 || options.until; }
   const kernel::TimeSource& time() const {
     return simulating() ? static_cast<const kernel::TimeSource&>(*virtual_time) : system_time;
   }
@@ -282,7 +319,7 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
   }
   st->powered = std::move(*powered);
   st->began = st->time().utc();
-  st->end = st->began + std::chrono::seconds{o.simulate_s};
+  st->end = o.until.value_or(st->began + std::chrono::seconds{o.simulate_s});
   exit_code = 0;
   return std::unique_ptr<MeterRun>(new MeterRun(std::move(st)));
 }
@@ -344,8 +381,13 @@ bool MeterRun::step() {
 void MeterRun::run() {
   while (!g_power_fail && step()) {
   }
-  if (state_->options.progress && state_->simulating()) fmt::print(*state_->err, "\n");
+  auto& st = *state_;
+  if (st.options.progress && st.simulating()) fmt::print(*st.err, "\n");
   if (g_power_fail) power_fail();
+  if (st.options.trace) {
+    emit(fmt::format("{} {} {}\n", g_power_fail ? "stopped" : "done", tick_number(st.setup, meter()),
+                     trace_registers(meter())));
+  }
 }
 
 void MeterRun::report(std::ostream& out) {
@@ -385,7 +427,7 @@ int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
   std::signal(SIGTERM, on_power_fail);
   std::signal(SIGINT, on_power_fail);
   run->run();
-  run->report(out);
+  if (!o.trace) run->report(out);
   if (o.export_profile && !run->export_profile(*o.export_profile, err)) return kExitFailure;
   return 0;
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "meter/kernel/time.h"
+
 namespace meter::kernel {
 class Meter;
 }
@@ -26,6 +28,13 @@ struct MeterdOptions {
   std::optional<std::filesystem::path> oem_key;    ///< hex Ed25519 public key file
   bool progress = false;                           ///< show progress on a terminal
   bool check_only = false;                         ///< load and check the configuration, then stop
+  /// Stop at this instant (UTC) rather than after simulate_s: a restarted meter ends where the
+  /// first run would have.
+  std::optional<kernel::UtcTime> until;
+  /// One line per event on stdout, written unbuffered, instead of the report: "start", "tick"
+  /// (before the tick's commit), "stopped", "done"; each with the tick number k since the
+  /// site's simulation start and the registers (6 x mWh, 6 x remainder nWh).
+  bool trace = false;
   /// At the end, the load profile (object 1-0:99.1.0) as CSV into this file.
   std::optional<std::filesystem::path> export_profile;
 };

@@ -1,6 +1,7 @@
 // The crash test: the meter process is killed with SIGKILL at random points more than 100 times
 // and restarted each time; against a deterministic reference run, no register ever decreases and
 // at most one tick of energy is lost per kill. An orderly power failure (SIGTERM) loses nothing.
+#include <date/date.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -64,10 +65,15 @@ class Child {
       ::dup2(fds[1], STDOUT_FILENO);
       ::close(fds[0]);
       ::close(fds[1]);
+      // meterd on the basic SKU and the crash site, until tick `ticks` (one a second from the
+      // site's simulation start, 2026-06-01T04:00:00Z), tracing each tick before its commit.
       const std::string state_arg = state.string();
-      const std::string ticks_arg = std::to_string(ticks);
-      ::execl(METER_CRASH_METER, METER_CRASH_METER, "--state", state_arg.c_str(), "--ticks",
-              ticks_arg.c_str(), static_cast<char*>(nullptr));
+      const auto until = date::sys_seconds{date::sys_days{date::year{2026} / 6 / 1}} +
+                         std::chrono::hours{4} + std::chrono::seconds{ticks};
+      const std::string until_arg = date::format("%FT%TZ", until);
+      ::execl(METER_MeterD, METER_MeterD, "--sku", METER_CRASH_SKU, "--site", METER_CRASH_SITE,
+              "--state", state_arg.c_str(), "--until", until_arg.c_str(), "--trace",
+              static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(fds[1]);
