@@ -1,6 +1,9 @@
 // The RAM medium of the NVM store.
 #include "meter/kernel/nvm.h"
 
+#include <new>
+#include <optional>
+
 namespace meter::kernel {
 
 Result<std::optional<Value>> RamNvmStore::get(std::string_view name_space,
@@ -16,15 +19,34 @@ Result<void> RamNvmStore::apply(const std::vector<NvmWrite>& batch) {
   for (const auto& w : batch) {
     if (w.name_space.empty() || w.key.empty()) return fail("NVM write without namespace or key");
   }
-  auto next = records_;  // all or nothing: build the new state, then swap it in
-  for (const auto& w : batch) {
-    if (w.value) {
-      next[w.name_space][w.key] = *w.value;
-    } else if (auto ns = next.find(w.name_space); ns != next.end()) {
-      ns->second.erase(w.key);
+  // All or nothing without copying the store (it is written every tick). Stage first: copy the
+  // new values and make the nodes they go to; only this can fail, and nothing stored has
+  // changed yet. Then commit with swaps and erases, which cannot fail.
+  staged_.clear();
+  created_.clear();
+  try {
+    staged_.reserve(batch.size());
+    for (const auto& w : batch) {
+      auto& space = records_[w.name_space];
+      auto it = space.find(w.key);
+      if (w.value && it == space.end()) {
+        it = space.emplace(w.key, Value{false}).first;
+        created_.push_back({&space, it});
+      }
+      staged_.push_back(Staged{&space, it, w.value ? *w.value : Value{false}, w.value.has_value()});
+    }
+  } catch (const std::bad_alloc&) {
+    for (auto& [space, it] : created_) space->erase(it);
+    return fail("NVM batch refused: out of memory; nothing was written");
+  }
+  for (auto& s : staged_) {
+    if (s.store) {
+      using std::swap;
+      swap(s.node->second, s.value);
+    } else if (s.node != s.space->end()) {
+      s.space->erase(s.node);
     }
   }
-  records_.swap(next);
   ++batches_;
   return {};
 }

@@ -226,6 +226,9 @@ void Persistence::on_tick() {
   publish_power_restore();
   if (!writing_) return;
   const bool due = meter_.clock().uptime() - last_flush_ >= config_.flush_period;
+  // The per-tick commit is there to survive a killed process; a medium that dies with the
+  // process gets the periodic and the power-fail writes only.
+  if (!due && !store_.survives_process()) return;
   (void)write(due);
 }
 

@@ -310,5 +310,42 @@ TEST_F(PersistenceTest, WorksOnTheRamMediumToo) {
   EXPECT_EQ((*p2)->restored().state, NvmState::intact);
 }
 
+// A RAM medium dies with the process, so committing it every tick protects nothing: it gets
+// the periodic writes and the power-fail write, and an orderly power failure loses nothing.
+TEST_F(PersistenceTest, TheRamMediumIsWrittenPeriodicallyAndAtPowerFailNotEveryTick) {
+  RamNvmStore ram;
+  VirtualTimeSource time(kStart);
+  auto meter = Meter::create(chip_config(), time).value();
+  auto p = Persistence::attach(*meter, ram, PersistenceConfig{seconds{60}}).value();
+  const auto after_attach = ram.batches();
+  auto tick = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      AccumulatorReading r;
+      r.interval = Milliseconds{1000};
+      r.elements = 1;
+      r.active_energy_lsb[0] = 277'777'778;
+      r.voltage_v[0] = 240;
+      r.current_a[0] = 4.17;
+      r.frequency_hz = 60;
+      meter->add(r);
+      time.advance(seconds{1});
+      meter->tick();
+    }
+  };
+  tick(59);
+  EXPECT_EQ(ram.batches(), after_attach) << "no write before the period is over";
+  tick(1);
+  EXPECT_EQ(ram.batches(), after_attach + 1) << "the periodic write";
+  tick(30);
+  const auto registers = meter->registers().snapshot().mwh;
+  meter->bus().publish(PowerFail{meter->clock().now()});
+  p.reset();
+  meter.reset();
+  auto meter2 = Meter::create(chip_config(), time).value();
+  auto p2 = Persistence::attach(*meter2, ram).value();
+  EXPECT_TRUE(p2->restored().orderly_power_down);
+  EXPECT_EQ(meter2->registers().snapshot().mwh, registers) << "the power-fail write lost nothing";
+}
+
 }  // namespace
 }  // namespace meter::kernel

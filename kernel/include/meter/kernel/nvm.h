@@ -47,6 +47,9 @@ class NvmStore {
   virtual Result<void> apply(const std::vector<NvmWrite>& batch) = 0;
   /// Keys in a namespace, sorted.
   virtual std::vector<std::string> keys(std::string_view name_space) const = 0;
+  /// Whether what is stored outlives the process (a file, flash); a RAM medium does not, so a
+  /// write made only to survive a killed process buys nothing there.
+  virtual bool survives_process() const noexcept { return true; }
 
   // Appended for the persistent media (SQLite); the defaults suit a medium that is always
   // durable or never persistent, like RamNvmStore.
@@ -67,6 +70,7 @@ class RamNvmStore final : public NvmStore {
                                    std::string_view key) const override;
   Result<void> apply(const std::vector<NvmWrite>& batch) override;
   std::vector<std::string> keys(std::string_view name_space) const override;
+  bool survives_process() const noexcept override { return false; }
   /// Batches applied so far (one per put, erase or committed transaction).
   std::size_t batches() const noexcept { return batches_; }
   /// Fresh until the first record is stored.
@@ -75,7 +79,17 @@ class RamNvmStore final : public NvmStore {
   }
 
  private:
-  std::map<std::string, std::map<std::string, Value, std::less<>>, std::less<>> records_;
+  using Space = std::map<std::string, Value, std::less<>>;
+  std::map<std::string, Space, std::less<>> records_;
+  // apply()'s scratch, kept between calls so that a tick's batch allocates nothing of its own.
+  struct Staged {
+    Space* space;
+    Space::iterator node;
+    Value value;
+    bool store;  ///< false: erase
+  };
+  std::vector<Staged> staged_;
+  std::vector<std::pair<Space*, Space::iterator>> created_;
   std::size_t batches_ = 0;
 };
 

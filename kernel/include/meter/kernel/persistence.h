@@ -4,7 +4,8 @@
 //   attach()    checks what the store found, restores the energy registers, the test LED window
 //               and the last known meter time; prepares PowerRestore with the outage.
 //   every tick  one batch of kernel records, no fsync (a killed process loses nothing the OS
-//               holds; a power cut without warning loses at most one flush period).
+//               holds; a power cut without warning loses at most one flush period). Not on a
+//               medium that dies with the process (RAM), where it would protect nothing.
 //   flush()     durable (fsync): every flush_period, on PowerFail, and when a tariff or billing
 //               event asks. Plugins' records share the store, so a flush covers them too.
 //
