@@ -588,7 +588,7 @@ struct HostApi {
 
 PluginHost::PluginHost(PluginHostDeps deps, PluginHostConfig config)
     : deps_(deps), config_(std::move(config)) {
-  if (auto hash = sha256_file(config_.kernel_binary)) kernel_sha256_ = *hash;
+  if (auto hash = sha256_loaded_image(config_.kernel_binary)) kernel_sha256_ = *hash;
 }
 
 PluginHost::~PluginHost() {

@@ -1,6 +1,10 @@
 // SHA-256, Ed25519 and the combined software identification, on libsodium.
 #include "meter/kernel/software_id.h"
 
+#include <cstring>
+
+#include <elf.h>
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -81,6 +85,37 @@ Result<Sha256> sha256_file(const std::filesystem::path& path) {
   auto bytes = read_binary(path);
   if (!bytes) return bytes.error();
   return sha256(bytes->data(), bytes->size());
+}
+
+Result<Sha256> sha256_loaded_image(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(fmt::format("cannot read {}", path.string()));
+  Elf64_Ehdr header{};
+  in.read(reinterpret_cast<char*>(&header), sizeof header);
+  const bool elf64 = in && std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
+                     header.e_ident[EI_CLASS] == ELFCLASS64 &&
+                     header.e_phentsize == sizeof(Elf64_Phdr);
+  if (!elf64) return sha256_file(path);
+  std::vector<Elf64_Phdr> segments(header.e_phnum);
+  in.seekg(static_cast<std::streamoff>(header.e_phoff));
+  in.read(reinterpret_cast<char*>(segments.data()),
+          static_cast<std::streamsize>(segments.size() * sizeof(Elf64_Phdr)));
+  if (!in) return fail(fmt::format("{}: unreadable program headers", path.string()));
+  ensure_sodium();
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  std::vector<unsigned char> chunk;
+  for (const auto& seg : segments) {
+    if (seg.p_type != PT_LOAD) continue;
+    chunk.resize(seg.p_filesz);
+    in.seekg(static_cast<std::streamoff>(seg.p_offset));
+    in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(chunk.size()));
+    if (!in) return fail(fmt::format("{}: a loadable segment is cut short", path.string()));
+    crypto_hash_sha256_update(&state, chunk.data(), chunk.size());
+  }
+  Sha256 out{};
+  crypto_hash_sha256_final(&state, out.data());
+  return out;
 }
 
 KeyPair make_key_pair() {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 namespace meter::kernel {
 namespace {
 
@@ -42,4 +44,24 @@ TEST(SoftwareId, TheCombinedIdChangesWithAnyComponentAndNotWithOrder) {
 }
 
 }  // namespace
+// The software identification covers what runs: the loadable segments of the ELF. A file that
+// is not ELF is hashed whole.
+TEST(SoftwareId, LoadedImageHashCoversTheLoadableSegmentsOnly) {
+  const auto self = std::filesystem::read_symlink("/proc/self/exe");
+  auto image = sha256_loaded_image(self);
+  auto whole = sha256_file(self);
+  ASSERT_TRUE(image && whole);
+  EXPECT_NE(*image, *whole) << "debug sections and symbols are not part of the image";
+  EXPECT_EQ(*image, *sha256_loaded_image(self)) << "the same binary, the same identity";
+
+  const auto text = std::filesystem::temp_directory_path() / "meter-not-elf.txt";
+  {
+    std::ofstream out(text);
+    out << "not an executable";
+  }
+  EXPECT_EQ(*sha256_loaded_image(text), *sha256_file(text));
+  std::filesystem::remove(text);
+  EXPECT_FALSE(sha256_loaded_image("/nonexistent/meterd"));
+}
+
 }  // namespace meter::kernel

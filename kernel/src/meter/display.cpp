@@ -120,9 +120,11 @@ Screen Display::render(std::size_t item) const {
       break;
     case DisplayItem::Kind::software_id: {
       s.label = "ID";
+      // The identifier reads "<version> SW <hash>": the LCD shows the short software id.
       auto id = objects_->read(kFirmwareIdentifier, Role::public_read);
-      const auto text = id ? to_string(*id) : std::string("--------");
-      s.value = text.substr(0, 8);
+      const auto text = id ? to_string(*id) : std::string();
+      const auto sw = text.find("SW ");
+      s.value = sw != std::string::npos ? text.substr(sw, 11) : std::string("--------");
       break;
     }
   }

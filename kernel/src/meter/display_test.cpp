@@ -109,5 +109,17 @@ TEST_F(DisplayTest, MissingObjectShowsDashes) {
   EXPECT_EQ(d.render(5).value, "--------");
 }
 
+TEST_F(DisplayTest, SoftwareIdShowsTheShortIdentifier) {
+  ObjectInfo id;
+  id.id = Display::kFirmwareIdentifier;
+  id.type = ValueType::text;
+  ASSERT_TRUE(registry.add(id, [] { return Value{std::string("0.1.0 SW 0dbda39d")}; }));
+  auto s = settings();
+  s.items = {{DisplayItem::Kind::software_id, {}, "software-id"}};
+  Display d(registry, s, "0.1.0");
+  EXPECT_EQ(d.render(0).value, "SW 0dbda39d");
+  EXPECT_EQ(d.render(0).label, "ID");
+}
+
 }  // namespace
 }  // namespace meter::kernel

@@ -32,6 +32,9 @@ Result<std::array<std::uint8_t, N>> from_hex(std::string_view text);
 Result<std::vector<std::uint8_t>> read_binary(const std::filesystem::path& path);
 Sha256 sha256(const std::uint8_t* data, std::size_t size);
 Result<Sha256> sha256_file(const std::filesystem::path& path);
+/// SHA-256 of what the loader maps from an ELF file: its PT_LOAD segments (code and data), in
+/// order; debug sections and symbols, which never run, are left out. Not ELF: the whole file.
+Result<Sha256> sha256_loaded_image(const std::filesystem::path& path);
 
 struct KeyPair {
   PublicKey public_key{};
