@@ -1,6 +1,7 @@
 # meter_add_plugin(NAME [MANIFEST plugin.toml] SOURCES file...): builds a plugin the meter can
 # load. It embeds the manifest in the binary (symbol meter_plugin_manifest_toml), takes the
-# plugin's id and version from it (METER_PLUGIN_ID, METER_PLUGIN_VERSION), hides every symbol
+# plugin's id, version and ABI minor from it (METER_PLUGIN_ID, METER_PLUGIN_VERSION,
+# METER_PLUGIN_ABI_MINOR), hides every symbol
 # but the entry point, and writes <id>.so and <id>.toml into METER_PLUGIN_OUTPUT_DIRECTORY
 # (default: <build>/plugins). NAME_objects is an OBJECT library a unit test can link with the
 # fake host.
@@ -20,6 +21,10 @@ function(meter_add_plugin name)
   if(id STREQUAL "" OR version STREQUAL "")
     message(FATAL_ERROR "meter_add_plugin(${name}): ${manifest} has no [plugin] id and version")
   endif()
+  # The ABI minor the manifest asks for goes into the descriptor, so a plugin built against a
+  # newer SDK still loads on an older host when it needs nothing newer.
+  string(REGEX MATCH "\n[ \t]*abi[ \t]*=[ \t]*\"[0-9]+\\.([0-9]+)\"" found "\n${text}")
+  set(abi_minor "${CMAKE_MATCH_1}")
 
   file(READ "${manifest}" hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
@@ -31,6 +36,9 @@ function(meter_add_plugin name)
   target_link_libraries(${name}_objects PUBLIC meter::sdk)
   target_compile_definitions(${name}_objects PUBLIC METER_PLUGIN_ID="${id}"
                                                     METER_PLUGIN_VERSION="${version}")
+  if(NOT abi_minor STREQUAL "")
+    target_compile_definitions(${name}_objects PUBLIC METER_PLUGIN_ABI_MINOR=${abi_minor})
+  endif()
   set_target_properties(${name}_objects PROPERTIES POSITION_INDEPENDENT_CODE ON
     CXX_VISIBILITY_PRESET hidden C_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
 

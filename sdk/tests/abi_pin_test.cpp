@@ -14,9 +14,9 @@
 namespace {
 
 constexpr const char* kAbiSha256 =
-    "53e8fc1aee66cf32e302d4521359fed5d7c6f31a18989d95632ac68a995f1ddd";
+    "068bd4924e11052aff339a76d959a8b134dce7990ef3efee42a60dd19dc72c70";
 constexpr int kAbiMajor = 1;
-constexpr int kAbiMinor = 0;
+constexpr int kAbiMinor = 1;
 
 std::string sha256_hex(const std::string& bytes) {
   unsigned char digest[crypto_hash_sha256_BYTES];
@@ -60,3 +60,12 @@ TEST(AbiPin, OptionalFieldsAreFoundByStructSize) {
 }
 
 }  // namespace
+
+TEST(AbiPin, ParameterChangedKeepsItsLayoutAndAppendsTheAuditFields) {
+  // ABI 1.1 appended via, role, parameter_class and the counter after `who`; a 1.0 plugin
+  // reads the fields before them where they always were.
+  EXPECT_EQ(offsetof(meter_parameter_changed, old_value), 16u);
+  EXPECT_EQ(offsetof(meter_parameter_changed, who), 32u);
+  EXPECT_EQ(offsetof(meter_parameter_changed, via), 40u);
+  EXPECT_EQ(offsetof(meter_parameter_changed, counter_value), 56u);
+}

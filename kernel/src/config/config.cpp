@@ -128,6 +128,14 @@ const Schema kOpticalPort{
     "optical port", "The optical configuration port.",
     {{.key = "enabled", .type = FieldType::boolean, .description = "false disables it for good: re-enabling needs the seal broken", .default_text = "true"}}};
 
+const Schema kSecurity{
+    "security", "Logons at the ports: password hashes, never passwords, and the lockout after failed logons.",
+    {{.key = "reader_password_hash", .type = FieldType::text, .description = "argon2id hash (libsodium crypto_pwhash_str) of the reader's password, made with `meterd --hash-password`; absent: no reader logon"},
+     {.key = "configurator_password_hash", .type = FieldType::text, .description = "the same for the configurator (configuration parameters, billing reset and preset)"},
+     {.key = "calibrator_password_hash", .type = FieldType::text, .description = "the same for the calibrator (calibration parameters, breaking the electronic seal)"},
+     {.key = "max_failed_logons", .type = FieldType::integer, .description = "consecutive failed logons that lock a port", .min = 1, .max = 20, .default_text = "3"},
+     {.key = "lockout_s", .type = FieldType::integer, .description = "how long a locked port refuses every logon", .min = 1, .max = 604800, .unit = "s", .default_text = "900"}}};
+
 const Schema kSkuPlugin{
     "plugin entry", "A plugin the product carries.",
     {{.key = "version", .type = FieldType::text, .description = "exact version required; empty accepts the installed one"},
@@ -141,6 +149,7 @@ const Schema kSku{
      {.key = "metrology", .type = FieldType::table, .description = "kernel pace", .nested = &kSkuMetrology},
      {.key = "display", .type = FieldType::table, .description = "display", .nested = &kDisplay},
      {.key = "optical_port", .type = FieldType::table, .description = "optical port", .nested = &kOpticalPort},
+     {.key = "security", .type = FieldType::table, .description = "port logons", .nested = &kSecurity},
      {.key = "plugins", .type = FieldType::table_map, .description = "plugins by id", .nested = &kSkuPlugin}}};
 
 // ---- site --------------------------------------------------------------------------------
@@ -319,6 +328,24 @@ Sku extract_sku(const toml::table& t, const std::string& file, Diagnostics& out)
   s.tick = std::chrono::seconds{get<std::int64_t>(t, "metrology.tick_s", 1)};
   s.measurements_every = static_cast<std::uint32_t>(get<std::int64_t>(t, "metrology.measurements_every", 5));
   s.optical_port_enabled = get(t, "optical_port.enabled", true);
+  auto& sec = s.security;
+  sec.sealing_category = s.sealing_category;
+  sec.optical_port_enabled = s.optical_port_enabled;
+  sec.reader_password_hash = text(t, "security.reader_password_hash");
+  sec.configurator_password_hash = text(t, "security.configurator_password_hash");
+  sec.calibrator_password_hash = text(t, "security.calibrator_password_hash");
+  sec.max_failed_logons = static_cast<std::uint32_t>(get<std::int64_t>(t, "security.max_failed_logons", 3));
+  sec.lockout = std::chrono::seconds{get<std::int64_t>(t, "security.lockout_s", 900)};
+  for (const char* key : {"security.reader_password_hash", "security.configurator_password_hash",
+                          "security.calibrator_password_hash"}) {
+    const auto hash = text(t, key);
+    if (!hash.empty() && hash.rfind("$argon2id$", 0) != 0 && hash.rfind("$argon2i$", 0) != 0) {
+      out.add(file, t.at_path(key).node(),
+              fmt::format("'{}' is not a password hash ($argon2id$...): ship hashes made with "
+                          "`meterd --hash-password`, never passwords",
+                          key));
+    }
+  }
   auto& d = s.display;
   d.scroll_time = std::chrono::seconds{get<std::int64_t>(t, "display.scroll_time_s", 6)};
   d.multiplier = get<std::int64_t>(t, "display.multiplier", 1);
@@ -585,6 +612,7 @@ LoadResult load(const std::filesystem::path& sku_file, const std::filesystem::pa
   m.tick = setup.sku.tick;
   m.measurements_every = setup.sku.measurements_every;
   m.time_zone = setup.site.time_zone;
+  m.security = setup.sku.security;
   result.setup = std::move(setup);
   return result;
 }

@@ -1,9 +1,262 @@
-// The parameter gate.
+// The parameter gate: seal rules, event counters, logons and lockout.
 #include "meter/kernel/gate.h"
 
 #include <fmt/format.h>
+#include <sodium.h>
 
 namespace meter::kernel {
+
+namespace {
+
+constexpr const char* kCalibrationKey = "counter.calibration";
+constexpr const char* kConfigurationKey = "counter.configuration";
+constexpr const char* kElectronicKey = "seal.electronic";
+constexpr const char* kOpticalKey = "optical_port.enabled";
+
+constexpr std::uint8_t bit(SealKind kind) noexcept {
+  return static_cast<std::uint8_t>(1u << (static_cast<unsigned>(kind) - 1));
+}
+
+bool sodium_ready() noexcept { return sodium_init() >= 0; }
+
+bool is_hash(const std::string& h) {
+  return h.empty() || h.rfind("$argon2id$", 0) == 0 || h.rfind("$argon2i$", 0) == 0;
+}
+
+bool verify(const std::string& hash, std::string_view password) {
+  if (hash.empty()) return false;
+  return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+const char* class_name(ParameterClass c) {
+  return c == ParameterClass::calibration ? "calibration" : "configuration";
+}
+
+}  // namespace
+
+Result<std::string> hash_password(std::string_view password, HashCost cost) {
+  if (!sodium_ready()) return fail("libsodium cannot be initialised");
+  if (password.empty()) return fail("a password must not be empty");
+  const bool minimal = cost == HashCost::minimal;
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.data(), password.size(),
+                        minimal ? crypto_pwhash_OPSLIMIT_MIN : crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        minimal ? crypto_pwhash_MEMLIMIT_MIN
+                                : crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    return fail("out of memory while hashing the password");
+  }
+  return std::string(out);
+}
+
+std::string_view to_string(Interface via) noexcept {
+  switch (via) {
+    case Interface::kernel: return "kernel";
+    case Interface::optical_port: return "optical-port";
+    case Interface::comms: return "comms";
+    case Interface::plugin: return "plugin";
+    case Interface::local_button: return "local-button";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Role role) noexcept {
+  switch (role) {
+    case Role::public_read: return "public";
+    case Role::reader: return "reader";
+    case Role::configurator: return "configurator";
+    case Role::calibrator: return "calibrator";
+  }
+  return "unknown";
+}
+
+ParameterGate::ParameterGate(ObjectRegistry& registry, EventBus& bus, const Clock& clock)
+    : registry_(&registry), bus_(&bus), clock_(&clock) {
+  register_objects();
+}
+
+Result<void> ParameterGate::configure(const SecurityConfig& config) {
+  if (config.sealing_category < 1 || config.sealing_category > 3) {
+    return fail(fmt::format("sealing category {} is invalid: it must be 1, 2 or 3",
+                            config.sealing_category));
+  }
+  for (const auto* h : {&config.reader_password_hash, &config.configurator_password_hash,
+                        &config.calibrator_password_hash}) {
+    if (!is_hash(*h)) return fail("a password hash must be an argon2 hash string ($argon2id$...)");
+  }
+  if (config.max_failed_logons == 0) return fail("max_failed_logons must be at least 1");
+  if (config.lockout <= Milliseconds{0}) return fail("the lockout must be longer than zero");
+  if (!sodium_ready()) return fail("libsodium cannot be initialised");
+  config_ = config;
+  optical_port_enabled_ = config.optical_port_enabled;
+  return {};
+}
+
+std::vector<NvmWrite> ParameterGate::nvm_records() const {
+  return {{kNamespace, kCalibrationKey, Value{std::uint64_t{counters_[0]}}},
+          {kNamespace, kConfigurationKey, Value{std::uint64_t{counters_[1]}}},
+          {kNamespace, kElectronicKey, Value{(seals_ & bit(SealKind::electronic)) != 0}},
+          {kNamespace, kOpticalKey, Value{optical_port_enabled_}}};
+}
+
+Result<void> ParameterGate::attach(NvmStore& store) {
+  store_ = &store;
+  if (store.health().state == NvmState::fresh) return {};
+  std::vector<std::string> problems;
+  auto read = [&](const char* key) -> std::optional<Value> {
+    auto v = store.get(kNamespace, key);
+    if (!v) {
+      problems.push_back(v.error().message);
+      return std::nullopt;
+    }
+    if (!*v) problems.push_back(fmt::format("NVM record {}/{} is missing", kNamespace, key));
+    return *v;
+  };
+  auto counter = [&](const char* key, std::uint16_t& out) {
+    if (auto v = read(key)) {
+      const auto* n = std::get_if<std::uint64_t>(&*v);
+      if (n == nullptr || *n >= kCounterModulus) {
+        problems.push_back(fmt::format("NVM record {}/{} is not a counter 0..999", kNamespace, key));
+      } else {
+        out = static_cast<std::uint16_t>(*n);
+      }
+    }
+  };
+  auto flag = [&](const char* key, auto&& apply) {
+    if (auto v = read(key)) {
+      if (const auto* b = std::get_if<bool>(&*v)) {
+        apply(*b);
+      } else {
+        problems.push_back(fmt::format("NVM record {}/{} has the wrong type", kNamespace, key));
+      }
+    }
+  };
+  counter(kCalibrationKey, counters_[0]);
+  counter(kConfigurationKey, counters_[1]);
+  flag(kElectronicKey, [this](bool on) {
+    if (on) seals_ |= bit(SealKind::electronic);
+  });
+  flag(kOpticalKey, [this](bool on) { optical_port_enabled_ = on; });
+  if (problems.empty()) return {};
+  std::string detail = problems.front();
+  for (std::size_t i = 1; i < problems.size(); ++i) detail += "; " + problems[i];
+  damage_ = detail;
+  return fail(detail);
+}
+
+Result<void> ParameterGate::store_records() {
+  if (store_ == nullptr) return {};
+  if (!damage_.empty()) return fail(fmt::format("the event counters' store is damaged: {}", damage_));
+  auto r = store_->apply(nvm_records());
+  if (r) r = store_->flush();
+  return r;
+}
+
+Result<Session> ParameterGate::logon(Interface via, std::string_view password) {
+  if (via == Interface::kernel || via == Interface::plugin) {
+    return fail(fmt::format("the {} interface does not log on", to_string(via)));
+  }
+  auto& p = port(via);
+  const auto uptime = clock_->uptime();
+  auto refuse = [&](const char* reason, std::string message) -> Result<Session> {
+    bus_->publish(LogonFailed{clock_->now(), via, reason, p.failures});
+    return fail(std::move(message));
+  };
+  if (via == Interface::optical_port && !optical_port_enabled_) {
+    return refuse("port-disabled", "the optical port is disabled");
+  }
+  if (uptime < p.locked_until) {
+    return refuse("locked", fmt::format("the {} is locked for another {} s", to_string(via),
+                                        (p.locked_until - uptime).count() / 1000 + 1));
+  }
+  std::optional<Role> role;
+  if (verify(config_.calibrator_password_hash, password)) {
+    role = Role::calibrator;
+  } else if (verify(config_.configurator_password_hash, password)) {
+    role = Role::configurator;
+  } else if (verify(config_.reader_password_hash, password)) {
+    role = Role::reader;
+  }
+  if (!role) {
+    ++p.failures;
+    auto refused = refuse("wrong-password", "wrong password");
+    if (p.failures >= config_.max_failed_logons) {
+      p.failures = 0;
+      p.locked_until = uptime + config_.lockout;
+      bus_->publish(PortLocked{clock_->now(), via, config_.lockout});
+    }
+    return refused;
+  }
+  p.failures = 0;
+  const Session session{++next_session_, via, *role};
+  sessions_.emplace(session.id, session);
+  return session;
+}
+
+void ParameterGate::logoff(const Session& session) { sessions_.erase(session.id); }
+
+bool ParameterGate::logged_on(const Session& session) const {
+  auto it = sessions_.find(session.id);
+  return it != sessions_.end() && it->second.via == session.via &&
+         it->second.role == session.role;
+}
+
+Result<void> ParameterGate::write(const Obis& id, const Value& value, const Session& session) {
+  if (!logged_on(session)) return fail("not logged on: log on to the port first");
+  return write(id, value, Requester{session.via, session.role, to_string(session.via)});
+}
+
+bool ParameterGate::event_logger_ready() const {
+  const auto* info = registry_->find(kEventLoggerReady);
+  if (info == nullptr || !info->legally_relevant || info->type != ValueType::boolean) return false;
+  auto v = registry_->read(kEventLoggerReady, Role::public_read);
+  return v && std::get<bool>(*v);
+}
+
+bool ParameterGate::remote_configuration_mode() const {
+  if (config_.sealing_category == 2) return !sealed();
+  return config_.sealing_category == 3 && event_logger_ready();
+}
+
+std::size_t ParameterGate::sealable_parameters() const {
+  std::size_t n = 0;
+  for (const auto* info : registry_->list()) n += is_sealable(info->parameter_class) ? 1 : 0;
+  return n;
+}
+
+std::uint16_t ParameterGate::counter(EventCounter which) const noexcept {
+  return counters_[which == EventCounter::calibration ? 0 : 1];
+}
+
+Result<void> ParameterGate::check_seal(const ObjectInfo& info, const Value& value,
+                                       Interface via) const {
+  const auto name = info.id.to_string();
+  if (info.id == kOpticalPortEnabled && std::get<bool>(value) && !optical_port_enabled_ &&
+      sealed()) {
+    return fail("the optical port was disabled: re-enabling it needs the seal broken");
+  }
+  if (!is_sealable(info.parameter_class)) return {};
+  const bool calibration = info.parameter_class == ParameterClass::calibration;
+  if (config_.sealing_category == 3 && !event_logger_ready()) {
+    return fail(fmt::format("object {} is a {} parameter of a category 3 meter and no event "
+                            "logger is recording",
+                            name, class_name(info.parameter_class)));
+  }
+  if (via == Interface::comms) {
+    if (config_.sealing_category == 1) {
+      return fail(fmt::format("object {}: a category 1 meter has no remote configuration", name));
+    }
+    if (sealed() && (config_.sealing_category == 2 || calibration)) {
+      return fail(fmt::format("object {} is a sealed {} parameter", name,
+                              class_name(info.parameter_class)));
+    }
+    return {};
+  }
+  if (sealed()) {
+    return fail(fmt::format("object {} is a sealed {} parameter", name,
+                            class_name(info.parameter_class)));
+  }
+  return {};
+}
 
 Result<void> ParameterGate::write(const Obis& id, const Value& value, const Requester& requester) {
   auto* e = registry_->entry(id);
@@ -19,22 +272,106 @@ Result<void> ParameterGate::write(const Obis& id, const Value& value, const Requ
   if (type_of(value) != info.type) {
     return fail(fmt::format("object {} takes another type of value", name));
   }
-  if (sealed_ && is_sealable(info.parameter_class)) {
-    return fail(fmt::format("object {} is a sealed {} parameter", name,
-                            info.parameter_class == ParameterClass::calibration ? "calibration"
-                                                                                : "configuration"));
-  }
-  auto old_value = to_string(e->reader());
+  if (auto allowed = check_seal(info, value, requester.via); !allowed) return allowed;
+
+  auto old_value = e->reader();
   if (auto stored = e->writer(value); !stored) return stored;
-  bus_->publish(ParameterChanged{clock_->now(), id, std::move(old_value), to_string(value),
-                                 requester.via, std::string(requester.who)});
+  ParameterChanged changed;
+  changed.time = clock_->now();
+  changed.id = id;
+  changed.old_value = to_string(old_value);
+  changed.new_value = to_string(value);
+  changed.via = requester.via;
+  changed.who = std::string(requester.who);
+  changed.role = mask(requester.role);
+  changed.parameter_class = static_cast<std::uint8_t>(info.parameter_class);
+  if (is_sealable(info.parameter_class)) {
+    const bool calibration = info.parameter_class == ParameterClass::calibration;
+    auto& c = counters_[calibration ? 0 : 1];
+    const auto before = c;
+    c = static_cast<std::uint16_t>((c + 1) % kCounterModulus);
+    if (auto kept = store_records(); !kept) {
+      // A change the counter cannot witness must not stay: put the old value back.
+      c = before;
+      (void)e->writer(old_value);
+      return fail(fmt::format("object {}: the event counter cannot be stored ({}); the change "
+                              "is undone",
+                              name, kept.error().message));
+    }
+    changed.counter = calibration ? EventCounter::calibration : EventCounter::configuration;
+    changed.counter_value = c;
+  }
+  bus_->publish(changed);
   return {};
 }
 
 void ParameterGate::set_sealed(bool sealed, SealKind kind) {
-  if (sealed == sealed_) return;
-  sealed_ = sealed;
+  const auto b = bit(kind);
+  if (((seals_ & b) != 0) == sealed) return;
+  seals_ = sealed ? (seals_ | b) : (seals_ & ~b);
+  if (kind == SealKind::electronic) (void)store_records();
   bus_->publish(SealChanged{clock_->now(), kind, sealed});
+}
+
+Result<void> ParameterGate::set_electronic_seal(bool sealed, const Session& session) {
+  if (!logged_on(session)) return fail("not logged on: log on to the port first");
+  if (sealed) {
+    const bool local = session.via == Interface::optical_port ||
+                       session.via == Interface::local_button;
+    if (!local || (session.role != Role::configurator && session.role != Role::calibrator)) {
+      return fail("the electronic seal is set on site, by a configurator or a calibrator");
+    }
+  } else if (session.via != Interface::optical_port || session.role != Role::calibrator) {
+    return fail("the electronic seal is broken only by a calibrator at the optical port");
+  }
+  const auto b = bit(SealKind::electronic);
+  if (((seals_ & b) != 0) == sealed) return {};
+  seals_ = sealed ? (seals_ | b) : (seals_ & ~b);
+  if (auto kept = store_records(); !kept) {
+    seals_ ^= b;
+    return fail(fmt::format("the electronic seal cannot be stored: {}", kept.error().message));
+  }
+  bus_->publish(SealChanged{clock_->now(), SealKind::electronic, sealed});
+  return {};
+}
+
+void ParameterGate::register_objects() {
+  auto data = [](Obis id, ValueType type, const char* description) {
+    return ObjectInfo{id,         ObjectClass::data, type, Unit::none, 0, kAnyRole, kNoRole,
+                      ParameterClass::read_only, true, "kernel", description};
+  };
+  auto add = [this](ObjectInfo info, ObjectReader reader, ObjectWriter writer = {}) {
+    (void)registry_->add(std::move(info), std::move(reader), std::move(writer));
+  };
+  add(data(kRemoteConfigurationMode, ValueType::boolean,
+           "remote configuration mode (category 2 unsealed, category 3 with the event logger)"),
+      [this] { return Value{remote_configuration_mode()}; });
+  add(data(kSealState, ValueType::unsigned_integer,
+           "seal: bit 0 cover, 1 programming jumper, 2 optical plug, 3 electronic"),
+      [this] { return Value{std::uint64_t{seals_}}; });
+  add(data(kCalibrationCounter, ValueType::unsigned_integer,
+           "calibration event counter, 000..999"),
+      [this] { return Value{std::uint64_t{counters_[0]}}; });
+  add(data(kConfigurationCounter, ValueType::unsigned_integer,
+           "configuration event counter, 000..999"),
+      [this] { return Value{std::uint64_t{counters_[1]}}; });
+  add(data(kSealingCategory, ValueType::unsigned_integer, "sealing category (table S.3.1)"),
+      [this] { return Value{static_cast<std::uint64_t>(config_.sealing_category)}; });
+  add(data(kSealableParameters, ValueType::unsigned_integer,
+           "calibration and configuration parameters in the meter"),
+      [this] { return Value{static_cast<std::uint64_t>(sealable_parameters())}; });
+  auto optical = data(kOpticalPortEnabled, ValueType::boolean,
+                      "optical port enabled; once disabled, re-enabled only with the seal broken");
+  optical.parameter_class = ParameterClass::configuration;
+  optical.write_roles = mask(Role::configurator);
+  add(
+      optical, [this] { return Value{optical_port_enabled_}; },
+      [this](const Value& v) -> Result<void> {
+        optical_port_enabled_ = std::get<bool>(v);
+        if (optical_port_enabled_) return {};
+        std::erase_if(sessions_, [](const auto& s) { return s.second.via == Interface::optical_port; });
+        return {};
+      });
 }
 
 }  // namespace meter::kernel

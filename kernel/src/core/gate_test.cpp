@@ -1,3 +1,5 @@
+// The parameter gate: roles, seal sources, sealing categories, event counters, logons and
+// lockout. The full interface x role x seal matrix against a whole Meter is tests/sealing.
 #include "meter/kernel/gate.h"
 
 #include <gtest/gtest.h>
@@ -7,11 +9,14 @@
 namespace meter::kernel {
 namespace {
 
+const Obis kMultiplier = obis("0-0:128.9.0");
+const Obis kGain = obis("0-0:128.9.1");
+
 class GateTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ObjectInfo i;
-    i.id = obis("0-0:128.9.0");
+    i.id = kMultiplier;
     i.type = ValueType::integer;
     i.parameter_class = ParameterClass::configuration;
     i.write_roles = mask(Role::configurator);
@@ -24,51 +29,292 @@ class GateTest : public ::testing::Test {
           stored = n;
           return {};
         }));
+    i.id = kGain;
+    i.parameter_class = ParameterClass::calibration;
+    i.write_roles = mask(Role::calibrator);
+    ASSERT_TRUE(registry.add(
+        i, [this] { return Value{gain}; },
+        [this](const Value& v) -> Result<void> {
+          gain = std::get<std::int64_t>(v);
+          return {};
+        }));
     bus.subscribe<ParameterChanged>([this](const ParameterChanged& e) { changes.push_back(e); });
+    bus.subscribe<LogonFailed>([this](const LogonFailed& e) { failures.push_back(e); });
+    bus.subscribe<PortLocked>([this](const PortLocked& e) { locks.push_back(e); });
   }
+
+  void configure(std::int64_t category) {
+    SecurityConfig c;
+    c.sealing_category = category;
+    c.configurator_password_hash = *hash_password("config-pw", HashCost::minimal);
+    c.calibrator_password_hash = *hash_password("cal-pw", HashCost::minimal);
+    c.reader_password_hash = *hash_password("read-pw", HashCost::minimal);
+    c.max_failed_logons = 3;
+    c.lockout = std::chrono::minutes(10);
+    ASSERT_TRUE(gate.configure(c));
+  }
+
+  /// An event logger as the sealing_audit plugin provides it: legally relevant, true while ready.
+  void add_logger() {
+    ObjectInfo i;
+    i.id = ParameterGate::kEventLoggerReady;
+    i.type = ValueType::boolean;
+    i.legally_relevant = true;
+    i.owner = "sealing_audit";
+    ASSERT_TRUE(registry.add(i, [this] { return Value{logger_ready}; }));
+  }
+
   VirtualTimeSource time{UtcTime{std::chrono::hours(24 * 365 * 56)}};
   EventBus bus;
   Clock clock = *Clock::create(time, bus, "UTC", true);
   ObjectRegistry registry;
   ParameterGate gate{registry, bus, clock};
   std::int64_t stored = 1;
+  std::int64_t gain = 100;
+  bool logger_ready = true;
   std::vector<ParameterChanged> changes;
+  std::vector<LogonFailed> failures;
+  std::vector<PortLocked> locks;
   Requester configurator{Interface::optical_port, Role::configurator, "optical"};
+  Requester calibrator{Interface::optical_port, Role::calibrator, "optical"};
 };
 
-TEST_F(GateTest, AllowedWriteStoresAndPublishesOldAndNewValue) {
-  ASSERT_TRUE(gate.write(obis("0-0:128.9.0"), Value{std::int64_t{10}}, configurator));
+TEST_F(GateTest, AllowedWriteStoresStepsTheCounterAndPublishesOldAndNewValue) {
+  ASSERT_TRUE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
   EXPECT_EQ(stored, 10);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].old_value, "1");
   EXPECT_EQ(changes[0].new_value, "10");
   EXPECT_EQ(changes[0].via, Interface::optical_port);
   EXPECT_EQ(changes[0].who, "optical");
+  EXPECT_EQ(changes[0].role, mask(Role::configurator));
+  EXPECT_EQ(changes[0].counter, EventCounter::configuration);
+  EXPECT_EQ(changes[0].counter_value, 1);
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 1);
+  EXPECT_EQ(gate.counter(EventCounter::calibration), 0);
+  ASSERT_TRUE(gate.write(kGain, Value{std::int64_t{101}}, calibrator));
+  EXPECT_EQ(gate.counter(EventCounter::calibration), 1);
+  EXPECT_EQ(std::get<std::uint64_t>(*registry.read(ParameterGate::kCalibrationCounter,
+                                                   Role::public_read)),
+            1u);
 }
 
 TEST_F(GateTest, RefusesWrongRoleWrongTypeAndOutOfRangeWithoutTrace) {
-  EXPECT_FALSE(gate.write(obis("0-0:128.9.0"), Value{std::int64_t{10}},
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{10}},
                           Requester{Interface::comms, Role::reader, "rf"}));
-  EXPECT_FALSE(gate.write(obis("0-0:128.9.0"), Value{10.0}, configurator));
-  EXPECT_FALSE(gate.write(obis("0-0:128.9.0"), Value{std::int64_t{241}}, configurator));
+  EXPECT_FALSE(gate.write(kMultiplier, Value{10.0}, configurator));
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{241}}, configurator));
+  EXPECT_FALSE(gate.write(kGain, Value{std::int64_t{1}}, configurator));
   EXPECT_FALSE(gate.write(obis("1-0:1.8.0"), Value{std::int64_t{0}}, configurator));
   EXPECT_EQ(stored, 1);
   EXPECT_TRUE(changes.empty());
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 0);
 }
 
-TEST_F(GateTest, SealedMeterRefusesSealableParameters) {
+TEST_F(GateTest, AnySealSourceSealsAndEachChangeIsPublished) {
   std::vector<SealChanged> seals;
   bus.subscribe<SealChanged>([&](const SealChanged& e) { seals.push_back(e); });
-  gate.set_sealed(true, SealKind::electronic);
-  auto r = gate.write(obis("0-0:128.9.0"), Value{std::int64_t{10}}, configurator);
+  gate.set_sealed(true, SealKind::cover);
+  gate.set_sealed(true, SealKind::optical_plug);
+  EXPECT_EQ(gate.seal_state(), 0b0101);
+  auto r = gate.write(kMultiplier, Value{std::int64_t{10}}, configurator);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("sealed configuration parameter"), std::string::npos);
-  EXPECT_EQ(stored, 1);
-  gate.set_sealed(false, SealKind::electronic);
-  EXPECT_TRUE(gate.write(obis("0-0:128.9.0"), Value{std::int64_t{10}}, configurator));
-  ASSERT_EQ(seals.size(), 2u);
+  gate.set_sealed(false, SealKind::cover);
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
+  gate.set_sealed(false, SealKind::optical_plug);
+  EXPECT_TRUE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
+  ASSERT_EQ(seals.size(), 4u);
   EXPECT_TRUE(seals[0].sealed);
-  EXPECT_FALSE(seals[1].sealed);
+  EXPECT_EQ(seals[1].kind, SealKind::optical_plug);
+  EXPECT_FALSE(seals[3].sealed);
+}
+
+TEST_F(GateTest, CountersRunFrom000To999AndStartAgain) {
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(gate.write(kMultiplier, Value{std::int64_t{1 + i % 200}}, configurator));
+  }
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 0);
+  ASSERT_TRUE(gate.write(kMultiplier, Value{std::int64_t{5}}, configurator));
+  EXPECT_EQ(changes.back().counter_value, 1);
+}
+
+TEST_F(GateTest, CountersAreNotWritableThroughAnyInterface) {
+  ASSERT_TRUE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
+  for (auto via : {Interface::kernel, Interface::optical_port, Interface::comms,
+                   Interface::plugin, Interface::local_button}) {
+    for (auto role : {Role::public_read, Role::reader, Role::configurator, Role::calibrator}) {
+      for (auto id : {ParameterGate::kCalibrationCounter, ParameterGate::kConfigurationCounter}) {
+        EXPECT_FALSE(gate.write(id, Value{std::uint64_t{0}}, Requester{via, role, "x"}));
+      }
+    }
+  }
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 1);
+}
+
+TEST_F(GateTest, CategoryOneRefusesRemoteConfigurationEvenUnsealed) {
+  configure(1);
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{10}},
+                          Requester{Interface::comms, Role::configurator, "rf"}));
+  EXPECT_TRUE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
+  EXPECT_FALSE(gate.remote_configuration_mode());
+}
+
+TEST_F(GateTest, CategoryTwoAllowsRemoteConfigurationOnlyWhileTheHardwareIsUnsealed) {
+  configure(2);
+  const Requester remote{Interface::comms, Role::configurator, "rf"};
+  EXPECT_TRUE(gate.remote_configuration_mode());
+  EXPECT_TRUE(gate.write(kMultiplier, Value{std::int64_t{10}}, remote));
+  gate.set_sealed(true, SealKind::programming_jumper);
+  EXPECT_FALSE(gate.remote_configuration_mode());
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{11}}, remote));
+  EXPECT_EQ(stored, 10);
+}
+
+TEST_F(GateTest, CategoryThreeNeedsTheEventLoggerForEverySealableChange) {
+  configure(3);
+  EXPECT_FALSE(gate.remote_configuration_mode());
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
+  add_logger();
+  EXPECT_TRUE(gate.remote_configuration_mode());
+  EXPECT_TRUE(*registry.read(ParameterGate::kRemoteConfigurationMode, Role::public_read) ==
+              Value{true});
+  EXPECT_TRUE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
+  logger_ready = false;  // full, refusing further protected changes
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{11}}, configurator));
+  EXPECT_FALSE(gate.remote_configuration_mode());
+  EXPECT_EQ(stored, 10);
+}
+
+TEST_F(GateTest, CategoryThreeSealedAllowsRemoteConfigurationButNotCalibration) {
+  configure(3);
+  add_logger();
+  gate.set_sealed(true, SealKind::cover);
+  EXPECT_TRUE(gate.write(kMultiplier, Value{std::int64_t{10}},
+                         Requester{Interface::comms, Role::configurator, "rf"}));
+  EXPECT_FALSE(gate.write(kGain, Value{std::int64_t{1}},
+                          Requester{Interface::comms, Role::calibrator, "rf"}));
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{12}}, configurator));
+  EXPECT_EQ(stored, 10);
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 1);
+  EXPECT_EQ(gate.counter(EventCounter::calibration), 0);
+}
+
+TEST_F(GateTest, ALoggerObjectThatIsNotLegallyRelevantIsNoLogger) {
+  configure(3);
+  ObjectInfo i;
+  i.id = ParameterGate::kEventLoggerReady;
+  i.type = ValueType::boolean;
+  i.owner = "impostor";
+  ASSERT_TRUE(registry.add(i, [] { return Value{true}; }));
+  EXPECT_FALSE(gate.event_logger_ready());
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
+}
+
+TEST_F(GateTest, LogonGivesTheRoleOfThePasswordAndSessionsWriteUntilLogoff) {
+  configure(1);
+  auto cal = gate.logon(Interface::optical_port, "cal-pw");
+  auto conf = gate.logon(Interface::optical_port, "config-pw");
+  auto reader = gate.logon(Interface::optical_port, "read-pw");
+  ASSERT_TRUE(cal && conf && reader);
+  EXPECT_EQ(cal->role, Role::calibrator);
+  EXPECT_EQ(conf->role, Role::configurator);
+  EXPECT_EQ(reader->role, Role::reader);
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{10}}, *reader));
+  EXPECT_TRUE(gate.write(kMultiplier, Value{std::int64_t{10}}, *conf));
+  EXPECT_EQ(changes.back().who, "optical-port");
+  gate.logoff(*conf);
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{11}}, *conf));
+  Session forged = *cal;
+  forged.role = Role::configurator;
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{11}}, forged));
+  EXPECT_EQ(stored, 10);
+  EXPECT_FALSE(gate.logon(Interface::plugin, "cal-pw"));
+  EXPECT_FALSE(gate.logon(Interface::kernel, "cal-pw"));
+}
+
+TEST_F(GateTest, WrongPasswordsLockThePortUntilTheLockoutEndsAndEveryAttemptIsPublished) {
+  configure(1);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(gate.logon(Interface::optical_port, "guess"));
+  ASSERT_EQ(locks.size(), 1u);
+  EXPECT_EQ(locks[0].via, Interface::optical_port);
+  EXPECT_EQ(locks[0].lockout, std::chrono::minutes(10));
+  ASSERT_EQ(failures.size(), 3u);
+  EXPECT_EQ(failures[2].failures, 3u);
+  EXPECT_EQ(failures[2].reason, "wrong-password");
+
+  auto refused = gate.logon(Interface::optical_port, "config-pw");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("locked"), std::string::npos);
+  ASSERT_EQ(failures.size(), 4u);
+  EXPECT_EQ(failures[3].reason, "locked");
+  // Another port is not locked by the optical port's failures.
+  EXPECT_TRUE(gate.logon(Interface::comms, "config-pw"));
+
+  time.advance(std::chrono::minutes(10) - std::chrono::seconds(1));
+  EXPECT_FALSE(gate.logon(Interface::optical_port, "config-pw"));
+  time.advance(std::chrono::seconds(1));
+  EXPECT_TRUE(gate.logon(Interface::optical_port, "config-pw"));
+  EXPECT_EQ(failures.size(), 5u);
+  EXPECT_EQ(locks.size(), 1u);
+}
+
+TEST_F(GateTest, ASuccessfulLogonClearsTheFailures) {
+  configure(1);
+  EXPECT_FALSE(gate.logon(Interface::optical_port, "guess"));
+  EXPECT_FALSE(gate.logon(Interface::optical_port, "guess"));
+  EXPECT_TRUE(gate.logon(Interface::optical_port, "read-pw"));
+  EXPECT_FALSE(gate.logon(Interface::optical_port, "guess"));
+  EXPECT_FALSE(gate.logon(Interface::optical_port, "guess"));
+  EXPECT_TRUE(locks.empty());
+}
+
+TEST_F(GateTest, ADisabledOpticalPortRefusesLogonsAndIsReEnabledOnlyUnsealed) {
+  configure(1);
+  auto conf = gate.logon(Interface::optical_port, "config-pw");
+  ASSERT_TRUE(conf);
+  ASSERT_TRUE(gate.write(ParameterGate::kOpticalPortEnabled, Value{false}, *conf));
+  EXPECT_FALSE(gate.logged_on(*conf));  // its own logon ends with it
+  auto refused = gate.logon(Interface::optical_port, "config-pw");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(failures.back().reason, "port-disabled");
+
+  gate.set_sealed(true, SealKind::cover);
+  auto local = gate.logon(Interface::local_button, "config-pw");
+  ASSERT_TRUE(local);
+  EXPECT_FALSE(gate.write(ParameterGate::kOpticalPortEnabled, Value{true}, *local));
+  EXPECT_FALSE(gate.optical_port_enabled());
+  gate.set_sealed(false, SealKind::cover);
+  EXPECT_TRUE(gate.write(ParameterGate::kOpticalPortEnabled, Value{true}, *local));
+  EXPECT_TRUE(gate.logon(Interface::optical_port, "config-pw"));
+}
+
+TEST_F(GateTest, TheElectronicSealIsSetOnSiteAndBrokenOnlyByACalibratorAtTheOpticalPort) {
+  configure(1);
+  auto conf = gate.logon(Interface::optical_port, "config-pw");
+  auto remote = gate.logon(Interface::comms, "cal-pw");
+  auto cal = gate.logon(Interface::optical_port, "cal-pw");
+  ASSERT_TRUE(conf && remote && cal);
+  EXPECT_FALSE(gate.set_electronic_seal(true, *remote));
+  ASSERT_TRUE(gate.set_electronic_seal(true, *conf));
+  EXPECT_TRUE(gate.sealed());
+  EXPECT_FALSE(gate.set_electronic_seal(false, *conf));
+  EXPECT_FALSE(gate.set_electronic_seal(false, *remote));
+  EXPECT_TRUE(gate.sealed());
+  ASSERT_TRUE(gate.set_electronic_seal(false, *cal));
+  EXPECT_FALSE(gate.sealed());
+}
+
+TEST_F(GateTest, ConfigureRefusesBadSettings) {
+  SecurityConfig c;
+  c.sealing_category = 4;
+  EXPECT_FALSE(gate.configure(c));
+  c.sealing_category = 3;
+  c.configurator_password_hash = "plain-text-password";
+  EXPECT_FALSE(gate.configure(c));
+  c.configurator_password_hash.clear();
+  c.max_failed_logons = 0;
+  EXPECT_FALSE(gate.configure(c));
 }
 
 }  // namespace

@@ -119,8 +119,31 @@ meter_midnight to_c(const MidnightCrossed& e) {
   return {ms(e.time), e.year, e.month, e.day, e.weekday};
 }
 meter_parameter_changed to_c(const ParameterChanged& e) {
-  return {ms(e.time), {e.id.a, e.id.b, e.id.c, e.id.d, e.id.e, e.id.f}, e.old_value.c_str(),
-          e.new_value.c_str(), e.who.c_str()};
+  meter_parameter_changed c{};
+  c.time_utc_ms = ms(e.time);
+  c.id = {e.id.a, e.id.b, e.id.c, e.id.d, e.id.e, e.id.f};
+  c.old_value = e.old_value.c_str();
+  c.new_value = e.new_value.c_str();
+  c.who = e.who.c_str();
+  c.via = static_cast<meter_interface>(e.via);
+  c.role = e.role;
+  c.parameter_class = e.parameter_class;
+  c.counter = e.counter ? static_cast<std::int32_t>(*e.counter) : 0;
+  c.counter_value = e.counter_value;
+  return c;
+}
+meter_logon_failed to_c(const LogonFailed& e) {
+  return {ms(e.time), static_cast<meter_interface>(e.via), e.failures, e.reason.c_str()};
+}
+meter_port_locked to_c(const PortLocked& e) {
+  return {ms(e.time), static_cast<meter_interface>(e.via), e.lockout.count()};
+}
+meter_plugin_loaded to_c(const PluginLoaded& e) {
+  return {ms(e.time), e.id.c_str(), e.version.c_str(), e.sha256.c_str(),
+          e.legally_relevant ? 1 : 0};
+}
+meter_plugin_refused to_c(const PluginRefused& e) {
+  return {ms(e.time), e.id.c_str(), e.reason.c_str(), e.detail.c_str()};
 }
 meter_seal_changed to_c(const SealChanged& e) {
   return {ms(e.time), static_cast<std::int32_t>(e.kind), e.sealed ? 1 : 0};
@@ -235,6 +258,10 @@ struct HostApi {
         case METER_EVENT_MIDNIGHT: connection = connect<MidnightCrossed>(p, type, {}, handler, user_data); break;
         case METER_EVENT_PARAMETER_CHANGED: connection = connect<ParameterChanged>(p, type, {}, handler, user_data); break;
         case METER_EVENT_SEAL_CHANGED: connection = connect<SealChanged>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_LOGON_FAILED: connection = connect<LogonFailed>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_PORT_LOCKED: connection = connect<PortLocked>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_PLUGIN_LOADED: connection = connect<PluginLoaded>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_PLUGIN_REFUSED: connection = connect<PluginRefused>(p, type, {}, handler, user_data); break;
         case METER_EVENT_PLUGIN:
           connection = connect<PluginEvent>(p, type, topic ? topic : "", handler, user_data);
           break;
@@ -243,9 +270,31 @@ struct HostApi {
       const std::uint64_t id = ++p.host->next_subscription_;
       p.subscriptions.emplace(id, connection);
       if (subscription != nullptr) *subscription = id;
+      if (p.state == PluginState::started) replay(p, type, handler, user_data);
       return METER_STATUS_OK;
     });
   }
+  /// A subscriber to plugin loads and refusals first hears of the ones made before it
+  /// subscribed (abi.h, meter_plugin_loaded), so an event logger misses none.
+  static void replay(Plugin& p, meter_event_type type, meter_event_fn handler, void* user_data) {
+    auto& host = *p.host;
+    const auto now = host.deps_.clock.now();
+    if (type == METER_EVENT_PLUGIN_LOADED) {
+      for (const auto& other : host.plugins_) {
+        if (other->instance == nullptr) continue;
+        deliver(p, type, handler, user_data,
+                PluginLoaded{now, other->manifest.id, other->manifest.version,
+                             to_hex(other->sha256),
+                             other->manifest.legal_class == sdk::LegalClass::legally_relevant});
+      }
+    } else if (type == METER_EVENT_PLUGIN_REFUSED) {
+      for (const auto& r : host.refusals_) {
+        deliver(p, type, handler, user_data,
+                PluginRefused{now, r.plugin, std::string(to_string(r.reason)), r.detail});
+      }
+    }
+  }
+
   static meter_status unsubscribe(meter_host_context* c, std::uint64_t subscription) {
     return guard([&]() -> meter_status {
       auto& p = self(c);

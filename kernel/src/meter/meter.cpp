@@ -20,8 +20,10 @@ Result<std::unique_ptr<Meter>> Meter::create(const MeterConfig& config, const Ti
   if (!led) return led.error();
   auto metrology = Metrology::create(config.metrology);
   if (!metrology) return metrology.error();
-  return std::unique_ptr<Meter>(
+  auto meter = std::unique_ptr<Meter>(
       new Meter(config, std::move(*metrology), *zone, time, std::move(*led)));
+  if (auto security = meter->gate_.configure(config.security); !security) return security.error();
+  return meter;
 }
 
 Meter::Meter(const MeterConfig& config, std::unique_ptr<Metrology> metrology,

@@ -58,6 +58,21 @@ void Meter::register_objects() {
   add(register_info(obis("1-0:8.8.0"), Unit::var_hour, "reactive energy, quadrant IV"),
       [=] { return reg(EnergyRegister::reactive_q4); });
 
+  // Billing reset (write 0) and preset (a replacement meter's reading), seed 000 6.1.2.
+  auto preset = [this](Obis id, EnergyRegister r, const char* description) {
+    ObjectInfo info = register_info(id, Unit::watt_hour, description);
+    info.object_class = ObjectClass::data;
+    info.parameter_class = ParameterClass::configuration;
+    info.write_roles = mask(Role::configurator);
+    (void)objects_.add(
+        std::move(info), [this, r] { return Value{registers_.mwh(r)}; },
+        [this, r](const Value& v) { return registers_.preset(r, std::get<std::int64_t>(v)); });
+  };
+  preset(kImportPreset, EnergyRegister::import_active,
+         "billing reset/preset of +A (1-0:1.8.0): write 0 or a reading in mWh");
+  preset(kExportPreset, EnergyRegister::export_active,
+         "billing reset/preset of -A (1-0:2.8.0): write 0 or a reading in mWh");
+
   const auto& m = last_measurements_;
   add(value_info(obis("1-0:1.7.0"), Unit::watt, "active power import (+P)"),
       [&m] { return Value{std::max(m.total_active_power_w, 0.0)}; });

@@ -107,6 +107,9 @@ Result<std::unique_ptr<Persistence>> Persistence::attach(Meter& meter, NvmStore&
     p->fill_batch();
     std::vector<NvmWrite> first = p->batch_;
     first.push_back({kNamespace, kFormat, Value{kFormatVersion}});
+    if (p->report_.state == NvmState::fresh) {
+      for (auto& w : p->meter_.gate().nvm_records()) first.push_back(std::move(w));
+    }
     first.push_back({kNamespace, kPowerFail, std::nullopt});
     auto r = store.apply(first);
     if (r) r = store.flush();
@@ -175,6 +178,17 @@ void Persistence::restore() {
         meter_.test_led().restore(clock.uptime(),
                                   Milliseconds{*left} - restore_event.outage);
       }
+    }
+  }
+
+  // The event counters must never reset: missing or unreadable ones in a store that holds
+  // other records are damage, like missing registers.
+  if (auto seal = meter_.gate().attach(store_); !seal) {
+    if (report_.state != NvmState::damaged) {
+      report_.state = NvmState::damaged;
+      report_.detail = seal.error().message;
+    } else {
+      report_.detail += "; " + seal.error().message;
     }
   }
 

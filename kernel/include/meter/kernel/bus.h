@@ -50,7 +50,8 @@ class EventBus {
              Signal<TimeChanged>, Signal<MidnightCrossed>, Signal<ParameterChanged>,
              Signal<SealChanged>, Signal<FaultRaised>, Signal<FaultCleared>,
              Signal<TestLedChanged>, Signal<PluginEvent>, Signal<PluginLoaded>,
-             Signal<PluginRefused>, Signal<PluginUnloaded>>
+             Signal<PluginRefused>, Signal<PluginUnloaded>, Signal<LogonFailed>,
+             Signal<PortLocked>>
       signals_;
 };
 

@@ -105,6 +105,7 @@ struct Sku {
   Milliseconds tick{1000};
   std::uint32_t measurements_every = 5;
   bool optical_port_enabled = true;
+  SecurityConfig security;  ///< [security], with the sealing category and the optical port
   DisplaySettings display;
   std::vector<PluginEntry> plugins;
 };

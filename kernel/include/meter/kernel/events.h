@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,9 @@ struct MidnightCrossed {
 /// Which interface changed a parameter.
 enum class Interface : std::uint8_t { kernel = 1, optical_port, comms, plugin, local_button };
 
+/// A sealable parameter's event counter: which of the two counters (4 CCR 4027.2 table S.3.1).
+enum class EventCounter : std::uint8_t { calibration = 1, configuration };
+
 struct ParameterChanged {
   UtcTime time{};
   Obis id{};
@@ -81,6 +85,13 @@ struct ParameterChanged {
   std::string new_value;
   Interface via = Interface::kernel;
   std::string who;  ///< role or plugin id
+  // Appended for the audit trail.
+  std::uint8_t role = 0;  ///< the Role (registry.h) the change was made with; 0 when unknown
+  std::uint8_t parameter_class = 0;  ///< its ParameterClass (registry.h)
+  /// For a sealable parameter: the counter that stepped and its reading after the step
+  /// (0..999); 0 and no counter for an operational one.
+  std::optional<EventCounter> counter;
+  std::uint16_t counter_value = 0;
 };
 
 enum class SealKind : std::uint8_t { cover = 1, programming_jumper, optical_plug, electronic };
@@ -144,6 +155,21 @@ struct PluginRefused {
 struct PluginUnloaded {
   UtcTime time{};
   std::string id;
+};
+
+/// A logon through a port failed: a wrong password, a locked port or a disabled port.
+struct LogonFailed {
+  UtcTime time{};
+  Interface via = Interface::optical_port;
+  std::string reason;            ///< "wrong-password", "locked", "port-disabled"
+  std::uint32_t failures = 0;    ///< consecutive failures on this interface, this one included
+};
+
+/// A port locked itself after too many failed logons; every logon is refused for `lockout`.
+struct PortLocked {
+  UtcTime time{};
+  Interface via = Interface::optical_port;
+  Milliseconds lockout{};
 };
 
 }  // namespace meter::kernel

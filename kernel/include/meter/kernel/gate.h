@@ -1,43 +1,174 @@
 // The parameter gate: the one path by which anything outside the metrology changes a value in
-// the meter. It checks the role, the object's class and the seal, stores the value through the
-// object's writer and publishes ParameterChanged, which the audit trail records.
+// the meter (California 4 CCR 4027.2 S.1, S.3, table S.3.1; seeds 000 and 004).
+//
+// It holds the seal (board switches and the meter shop's electronic seal), the SKU's sealing
+// category, the two event counters (calibration, configuration: 000..999, never reset, kept in
+// NVM namespace "kernel.seal"), the logons of the ports (roles from password hashes, lockout
+// after failed logons) and the remote-configuration rules. Every write is checked for role,
+// class, type and seal; a sealable change steps its counter durably and publishes
+// ParameterChanged, which the event logger (plugin sealing_audit) records.
+//
+// Who may change a sealable (calibration or configuration) parameter:
+//   - the object's write role, always;
+//   - category 3: only while the event logger is present and recording (0-0:128.6.6 is true);
+//   - comms: never in category 1; in category 2 only while unsealed; in category 3
+//     configuration parameters also while sealed (remote configuration), calibration only
+//     while unsealed;
+//   - every other interface (optical port, plugins, local button, kernel): only while unsealed;
+//   - re-enabling a disabled optical port: only while unsealed, through any interface.
+//
+// Thread: the kernel thread, like the bus.
 #pragma once
 
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "meter/kernel/bus.h"
 #include "meter/kernel/clock.h"
+#include "meter/kernel/nvm.h"
 #include "meter/kernel/registry.h"
 
 namespace meter::kernel {
 
-/// Who is asking: the interface, the role it holds and, for plugins, the plugin's id.
+/// Who is asking: the interface, the role it holds and, for plugins, the plugin's id. Ports
+/// hold a Session instead; a Requester is for the kernel and the plugin host.
 struct Requester {
   Interface via = Interface::kernel;
   Role role = Role::public_read;
   std::string_view who;  ///< a plugin id or a port name; recorded in ParameterChanged
 };
 
+/// A port's logon: the interface it came through and the role its password gave. Valid until
+/// logoff() (or the meter powers down); a copied Session names the same logon.
+struct Session {
+  std::uint64_t id = 0;  ///< 0 is never a logon
+  Interface via = Interface::optical_port;
+  Role role = Role::public_read;
+};
+
+/// The SKU's sealing and access settings (its [security] table and sealing_category).
+struct SecurityConfig {
+  std::int64_t sealing_category = 1;  ///< 4 CCR 4027.2 table S.3.1: 1, 2 or 3
+  bool optical_port_enabled = true;   ///< factory state of the optical port
+  /// crypto_pwhash_str hashes (argon2id); empty: the role cannot log on.
+  std::string reader_password_hash;
+  std::string configurator_password_hash;
+  std::string calibrator_password_hash;
+  std::uint32_t max_failed_logons = 3;  ///< consecutive failures that lock a port
+  Milliseconds lockout{std::chrono::minutes(15)};  ///< how long a locked port refuses logons
+};
+
+/// How expensive a password hash is. Zero is not a cost.
+enum class HashCost : std::uint8_t {
+  interactive = 1,  ///< libsodium's INTERACTIVE limits: what a shipped SKU carries
+  minimal,          ///< libsodium's MIN limits: for tests only
+};
+
+/// Hashes a password for an SKU's [security] table (crypto_pwhash_str, argon2id).
+Result<std::string> hash_password(std::string_view password, HashCost cost = HashCost::interactive);
+
+std::string_view to_string(Interface via) noexcept;  ///< "optical-port", "comms", ...
+std::string_view to_string(Role role) noexcept;      ///< "public", "reader", ...
+
 class ParameterGate {
  public:
-  ParameterGate(ObjectRegistry& registry, EventBus& bus, const Clock& clock)
-      : registry_(&registry), bus_(&bus), clock_(&clock) {}
+  /// The objects the gate provides (docs/objects.md).
+  static constexpr Obis kRemoteConfigurationMode = obis("0-0:128.5.0");
+  static constexpr Obis kSealState = obis("0-0:128.6.0");
+  static constexpr Obis kCalibrationCounter = obis("0-0:128.6.1");
+  static constexpr Obis kConfigurationCounter = obis("0-0:128.6.2");
+  static constexpr Obis kSealingCategory = obis("0-0:128.6.3");
+  static constexpr Obis kOpticalPortEnabled = obis("0-0:128.6.4");
+  static constexpr Obis kSealableParameters = obis("0-0:128.6.5");
+  /// Provided by the event logger (plugin sealing_audit), legally relevant: true while it is
+  /// recording and has room for a record.
+  static constexpr Obis kEventLoggerReady = obis("0-0:128.6.6");
+  /// NVM namespace of the counters, the electronic seal and the optical port's state.
+  static constexpr const char* kNamespace = "kernel.seal";
+  /// The counters count 000..999 and then start again at 000 (table S.3.1).
+  static constexpr std::uint16_t kCounterModulus = 1000;
 
-  /// Writes `value` to `id` for `requester`. Refused, with a reason, when the object is unknown
-  /// or read-only, the role may not write it, the value's type is wrong, a sealable parameter is
-  /// written while the meter is sealed, or the object's writer refuses the value. Only a write
-  /// that succeeds publishes ParameterChanged.
+  /// Registers the gate's objects in `registry`.
+  ParameterGate(ObjectRegistry& registry, EventBus& bus, const Clock& clock);
+
+  /// Takes the SKU's settings. Refused when the category is not 1..3, a hash is not an
+  /// argon2 hash string, or the lockout settings are zero.
+  Result<void> configure(const SecurityConfig& config);
+
+  /// Restores the counters, the electronic seal and the optical port's state from `store`,
+  /// and keeps them there from now on. A fresh store starts at 000 (nvm_records() go into the
+  /// first batch); a store that holds other records but not these, or unreadable ones, is
+  /// damage: the error says what, the counters hold what could be read, and no protected
+  /// change is made from then on (no counter step could be stored as evidence).
+  Result<void> attach(NvmStore& store);
+  /// The gate's records as one batch (for a fresh store's first write).
+  std::vector<NvmWrite> nvm_records() const;
+
+  /// Logs on to a port with a password; the role is the one whose hash the password matches.
+  /// Refused (and published as LogonFailed) for a wrong password, a locked port, a disabled
+  /// optical port, or the kernel and plugin interfaces (which hold no passwords). The
+  /// max_failed_logons-th consecutive failure locks the port for the lockout (PortLocked).
+  Result<Session> logon(Interface via, std::string_view password);
+  /// Ends a logon; its session writes nothing from now on.
+  void logoff(const Session& session);
+  bool logged_on(const Session& session) const;
+
+  /// Writes `value` to `id` for a port's logon.
+  Result<void> write(const Obis& id, const Value& value, const Session& session);
+  /// Writes `value` to `id` for `requester` (the kernel, or a plugin through the host).
+  /// Refused, with a reason, when the object is unknown or read-only, the role may not write
+  /// it, the value's type is wrong, the seal rules above refuse it, the object's writer refuses
+  /// the value, or a counter step cannot be stored. Only a write that succeeds changes
+  /// anything: it steps the counter of a sealable parameter and publishes ParameterChanged.
   Result<void> write(const Obis& id, const Value& value, const Requester& requester);
 
-  bool sealed() const noexcept { return sealed_; }
-  /// Seal state from the board's seal switches or the meter shop's electronic seal.
+  /// Seal state of one source: a board switch (cover, programming jumper, optical plug) or
+  /// the electronic seal. Publishes SealChanged when it changes.
   void set_sealed(bool sealed, SealKind kind);
+  /// The meter shop's electronic seal: set by a configurator or calibrator logged on to the
+  /// optical port or the local button; broken only by a calibrator on the optical port.
+  Result<void> set_electronic_seal(bool sealed, const Session& session);
+
+  /// Sealed when any source is sealed.
+  bool sealed() const noexcept { return seals_ != 0; }
+  /// Bit per source: 1 cover, 2 programming jumper, 4 optical plug, 8 electronic.
+  std::uint8_t seal_state() const noexcept { return seals_; }
+  std::uint16_t counter(EventCounter which) const noexcept;
+  std::int64_t sealing_category() const noexcept { return config_.sealing_category; }
+  bool optical_port_enabled() const noexcept { return optical_port_enabled_; }
+  /// Category 2 unsealed, or category 3 with the event logger recording.
+  bool remote_configuration_mode() const;
+  bool event_logger_ready() const;
+  /// Calibration and configuration parameters in the registry now.
+  std::size_t sealable_parameters() const;
 
  private:
+  struct Port {
+    std::uint32_t failures = 0;
+    Uptime locked_until{0};
+  };
+  Result<void> check_seal(const ObjectInfo& info, const Value& value, Interface via) const;
+  Result<void> store_records();
+  void register_objects();
+  Port& port(Interface via) { return ports_[static_cast<std::size_t>(via)]; }
+
   ObjectRegistry* registry_;
   EventBus* bus_;
   const Clock* clock_;
-  bool sealed_ = false;
+  NvmStore* store_ = nullptr;
+  std::string damage_;  // what attach() found; no counter step is stored while it is set
+  SecurityConfig config_;
+  std::uint8_t seals_ = 0;
+  bool optical_port_enabled_ = true;
+  std::array<std::uint16_t, 2> counters_{};  // calibration, configuration
+  std::array<Port, 6> ports_{};              // by Interface value
+  std::map<std::uint64_t, Session> sessions_;
+  std::uint64_t next_session_ = 0;
 };
 
 }  // namespace meter::kernel

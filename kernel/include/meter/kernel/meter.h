@@ -29,12 +29,13 @@ struct MeterConfig {
   std::uint32_t measurements_every = 5;    ///< publish Measurements every N ticks
   std::string time_zone = "UTC";           ///< IANA name of the site's zone
   bool time_valid = true;                  ///< false when the RTC did not keep the time
+  SecurityConfig security{};               ///< sealing category, passwords, lockout
 };
 
 class Meter {
  public:
   /// Builds a meter; every invalid setting is an error naming the value (Kh, service, channel
-  /// count, tick length, time zone).
+  /// count, tick length, time zone, security settings).
   static Result<std::unique_ptr<Meter>> create(const MeterConfig& config, const TimeSource& time);
 
   Meter(const Meter&) = delete;
@@ -63,6 +64,11 @@ class Meter {
   bool measurement_fault() const noexcept { return measurement_fault_; }
   std::uint64_t refused_samples() const noexcept { return metrology_->refused_total(); }
   Milliseconds tick_length() const noexcept { return tick_; }
+
+  /// Billing reset and preset (seed 000): +A and -A are written only through these objects,
+  /// configuration parameters for the configurator, so only through the gate, unsealed.
+  static constexpr Obis kImportPreset = obis("0-0:128.7.1");
+  static constexpr Obis kExportPreset = obis("0-0:128.7.2");
 
   /// Restores registers from storage at start-up (before the first tick).
   Result<void> restore(const EnergyRegisters::Snapshot& stored) { return registers_.restore(stored); }

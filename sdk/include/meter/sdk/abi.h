@@ -28,7 +28,7 @@ extern "C" {
 
 /** The ABI version this header describes. */
 #define METER_ABI_MAJOR 1
-#define METER_ABI_MINOR 0
+#define METER_ABI_MINOR 1
 
 /** The name of the one symbol a plugin exports (see meter_plugin_entry_fn). */
 #define METER_PLUGIN_ENTRY_SYMBOL "meter_plugin_entry"
@@ -111,7 +111,22 @@ enum {
   METER_EVENT_MIDNIGHT = 6,          /**< data: meter_midnight */
   METER_EVENT_PARAMETER_CHANGED = 7, /**< data: meter_parameter_changed */
   METER_EVENT_SEAL_CHANGED = 8,      /**< data: meter_seal_changed */
-  METER_EVENT_PLUGIN = 9             /**< data: meter_plugin_event, published by a plugin */
+  METER_EVENT_PLUGIN = 9,            /**< data: meter_plugin_event, published by a plugin */
+  /* ABI 1.1 */
+  METER_EVENT_LOGON_FAILED = 10,     /**< data: meter_logon_failed */
+  METER_EVENT_PORT_LOCKED = 11,      /**< data: meter_port_locked */
+  METER_EVENT_PLUGIN_LOADED = 12,    /**< data: meter_plugin_loaded; see its note on replay */
+  METER_EVENT_PLUGIN_REFUSED = 13    /**< data: meter_plugin_refused; see its note on replay */
+};
+
+/** The interface a change or a logon came through (meter_parameter_changed.via and others). */
+typedef int32_t meter_interface;
+enum {
+  METER_INTERFACE_KERNEL = 1,
+  METER_INTERFACE_OPTICAL_PORT = 2,
+  METER_INTERFACE_COMMS = 3,
+  METER_INTERFACE_PLUGIN = 4,
+  METER_INTERFACE_LOCAL_BUTTON = 5
 };
 
 /** Number of energy registers in a tick, in this order: import active (+A, 1-0:1.8.0), export
@@ -179,6 +194,16 @@ typedef struct meter_parameter_changed {
   const char* old_value;
   const char* new_value;
   const char* who; /**< role name or plugin id */
+  /* ABI 1.1: a host of ABI 1.0 never loads a plugin built against 1.1, so these are always
+   * present for a plugin that knows them. */
+  meter_interface via;    /**< the interface the change came through */
+  int32_t role;           /**< the role it was made with: 1 public, 2 reader, 4 configurator,
+                               8 calibrator; 0 unknown */
+  int32_t parameter_class; /**< the parameter's meter_parameter_class (3 configuration, 4
+                               calibration, 2 operational) */
+  int32_t counter;        /**< the event counter that stepped: 1 calibration, 2 configuration,
+                               0 none (an operational parameter) */
+  int32_t counter_value;  /**< that counter after the step, 0..999 */
 } meter_parameter_changed;
 
 typedef struct meter_seal_changed {
@@ -195,6 +220,41 @@ typedef struct meter_plugin_event {
   size_t size;
   int64_t time_utc_ms;
 } meter_plugin_event;
+
+/** A logon through a port failed (ABI 1.1). Strings: NUL-terminated, lent for the call. */
+typedef struct meter_logon_failed {
+  int64_t time_utc_ms;
+  meter_interface via;
+  uint32_t failures;  /**< consecutive failures on this interface, this one included */
+  const char* reason; /**< "wrong-password", "locked" or "port-disabled" */
+} meter_logon_failed;
+
+/** A port locked itself after too many failed logons (ABI 1.1). */
+typedef struct meter_port_locked {
+  int64_t time_utc_ms;
+  meter_interface via;
+  int64_t lockout_ms; /**< logons are refused for this long */
+} meter_port_locked;
+
+/** A plugin was loaded and created (ABI 1.1). Strings: NUL-terminated, lent for the call.
+ *  A subscription made in start first receives one such event for every plugin already loaded
+ *  (their time is the time of the replay), so that the order of loading loses none. */
+typedef struct meter_plugin_loaded {
+  int64_t time_utc_ms;
+  const char* id;
+  const char* version;
+  const char* sha256; /**< the library's SHA-256, hex */
+  int32_t legally_relevant;
+} meter_plugin_loaded;
+
+/** A plugin was refused at load or start, or disabled after faults (ABI 1.1). Replayed like
+ *  meter_plugin_loaded for the refusals made before the subscription. */
+typedef struct meter_plugin_refused {
+  int64_t time_utc_ms;
+  const char* id;     /**< the plugin's id, or its path when no id could be read */
+  const char* reason; /**< a short code: "abi-major", "bad-signature", "fault-limit" ... */
+  const char* detail;
+} meter_plugin_refused;
 
 /** An event as delivered to a plugin. `data` points to the struct named by `type`; it and
  *  everything it points to are lent for the duration of the callback only. */

@@ -182,6 +182,10 @@ template <> struct EventTraits<meter_midnight> { static constexpr meter_event_ty
 template <> struct EventTraits<meter_parameter_changed> { static constexpr meter_event_type kType = METER_EVENT_PARAMETER_CHANGED; };
 template <> struct EventTraits<meter_seal_changed> { static constexpr meter_event_type kType = METER_EVENT_SEAL_CHANGED; };
 template <> struct EventTraits<meter_plugin_event> { static constexpr meter_event_type kType = METER_EVENT_PLUGIN; };
+template <> struct EventTraits<meter_logon_failed> { static constexpr meter_event_type kType = METER_EVENT_LOGON_FAILED; };
+template <> struct EventTraits<meter_port_locked> { static constexpr meter_event_type kType = METER_EVENT_PORT_LOCKED; };
+template <> struct EventTraits<meter_plugin_loaded> { static constexpr meter_event_type kType = METER_EVENT_PLUGIN_LOADED; };
+template <> struct EventTraits<meter_plugin_refused> { static constexpr meter_event_type kType = METER_EVENT_PLUGIN_REFUSED; };
 
 /// Describes an object a plugin provides (the C++ face of meter_object_info).
 struct ObjectSpec {
@@ -573,12 +577,22 @@ struct Adapter {
   }
 };
 
+/// The ABI minor the plugin's manifest asks for (meter_add_plugin defines it from `abi`); the
+/// host loads the plugin when its own minor is at least this. Without a manifest: this SDK's.
+#if defined(METER_PLUGIN_ABI_MINOR)
+inline constexpr std::uint16_t kPluginAbiMinor = METER_PLUGIN_ABI_MINOR;
+#else
+inline constexpr std::uint16_t kPluginAbiMinor = METER_ABI_MINOR;
+#endif
+static_assert(kPluginAbiMinor <= METER_ABI_MINOR,
+              "the manifest's abi asks for a newer ABI minor than this SDK has");
+
 /// The descriptor of plugin class P, in static storage.
 template <class P>
 const meter_plugin_descriptor* descriptor(const char* id, const char* version,
                                           const char* manifest) noexcept {
   static const meter_plugin_descriptor kDescriptor = {
-      METER_ABI_MAJOR,        METER_ABI_MINOR,      sizeof(meter_plugin_descriptor),
+      METER_ABI_MAJOR,        kPluginAbiMinor,      sizeof(meter_plugin_descriptor),
       id,                     version,              manifest,
       &Adapter<P>::create,    &Adapter<P>::destroy, &Adapter<P>::start,
       &Adapter<P>::stop,      &Adapter<P>::self_test};
