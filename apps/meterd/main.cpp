@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "meter/kernel/config.h"
+#include "meter/kernel/gate.h"
 #include "meterd.h"
 
 int main(int argc, char** argv) {
@@ -34,10 +35,25 @@ int main(int argc, char** argv) {
   app.add_option("--until", until, "simulate until this UTC time (2026-03-02T00:00:00Z)");
   app.add_flag("--trace", o.trace, "print start, tick, stopped and done lines instead of a report");
   app.add_option("--export-profile", profile_csv, "write the load profile as CSV to this file");
+  app.add_flag("--print-audit", o.print_audit, "print the audit trail (event logger) at the end");
+  bool hash = false;
+  app.add_flag("--hash-password", hash,
+               "read a password from stdin and print its hash for an SKU's [security] table");
   app.add_flag("--check", o.check_only, "check the configuration and stop");
   app.add_flag("--config-reference", reference, "print the configuration reference (Markdown)");
   CLI11_PARSE(app, argc, argv);
 
+  if (hash) {
+    std::string password;
+    std::getline(std::cin, password);
+    auto hashed = meter::kernel::hash_password(password);
+    if (!hashed) {
+      std::cerr << "meterd: " << hashed.error().message << "\n";
+      return meter::apps::kExitFailure;
+    }
+    std::cout << *hashed << "\n";
+    return 0;
+  }
   if (reference) {
     std::cout << meter::kernel::config::reference_markdown();
     return 0;

@@ -15,6 +15,7 @@
 
 #include "meter/boards/replay/replay_driver.h"
 #include "meter/plugins/load_profile/profile_format.h"
+#include "meter/plugins/sealing_audit/audit_format.h"
 #include "meter/boards/sim/sim_driver.h"
 #include "meter/kernel/config.h"
 #include "meter/kernel/display.h"
@@ -416,6 +417,26 @@ bool MeterRun::export_profile(const std::filesystem::path& file, std::ostream& e
   return true;
 }
 
+bool MeterRun::print_audit(std::ostream& out, std::ostream& err) {
+  auto value = meter().objects().read(kernel::obis("0-0:99.98.0"), kernel::Role::reader);
+  const auto* octets = value ? std::get_if<std::vector<std::uint8_t>>(&*value) : nullptr;
+  if (octets == nullptr) {
+    fmt::print(err, "meterd: no audit trail to print: the SKU carries no sealing_audit plugin\n");
+    return false;
+  }
+  const auto& s = state_->setup;
+  std::string report;
+  std::string error;
+  if (!plugins::sealing_audit::log_octets_to_report(
+          octets->data(), octets->size(), report, error,
+          fmt::format("{} {} at {}", s.sku.id, s.board.nameplate.serial_number, s.site.id))) {
+    fmt::print(err, "meterd: the audit trail cannot be read: {}\n", error);
+    return false;
+  }
+  fmt::print(out, "\n{}", report);
+  return true;
+}
+
 int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
   int exit_code = 0;
   auto run = MeterRun::start(o, err, exit_code);
@@ -429,6 +450,7 @@ int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
   run->run();
   if (!o.trace) run->report(out);
   if (o.export_profile && !run->export_profile(*o.export_profile, err)) return kExitFailure;
+  if (o.print_audit && !run->print_audit(out, err)) return kExitFailure;
   return 0;
 }
 

@@ -37,6 +37,8 @@ struct MeterdOptions {
   bool trace = false;
   /// At the end, the load profile (object 1-0:99.1.0) as CSV into this file.
   std::optional<std::filesystem::path> export_profile;
+  /// At the end, print the audit trail (object 0-0:99.98.0 of plugin sealing_audit).
+  bool print_audit = false;
 };
 
 /// Exit statuses: 0 success, 2 configuration refused, 1 anything else.
@@ -62,6 +64,8 @@ class MeterRun {
   void power_fail();
   /// Writes the load profile plugin's records as CSV. An error when there is no profile.
   bool export_profile(const std::filesystem::path& file, std::ostream& err);
+  /// Prints the audit trail as the on-site printed copy. An error when there is no event logger.
+  bool print_audit(std::ostream& out, std::ostream& err);
 
   kernel::Meter& meter();
   std::uint64_t ticks() const noexcept;

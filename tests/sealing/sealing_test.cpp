@@ -1,0 +1,423 @@
+// Sealing and the audit trail end to end: a whole Meter with its NVM store and persistence, and
+// the real sealing_audit plugin loaded through the plugin host.
+//
+//  - the matrix: every sealable parameter x every interface x sealed and unsealed x each role,
+//    in each sealing category: only the allowed cells change anything, and each change leaves
+//    exactly one audit record and one counter step;
+//  - the counters survive power cycles and cannot be reset; a store that lost them is damage;
+//  - billing reset and preset only through the gate;
+//  - lockout, with every attempt in the audit log.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "meter/kernel/meter.h"
+#include "meter/kernel/nvm.h"
+#include "meter/kernel/persistence.h"
+#include "meter/kernel/plugin_host.h"
+#include "meter/plugins/sealing_audit/audit_format.h"
+
+namespace meter {
+namespace {
+
+using kernel::EventCounter;
+using kernel::Interface;
+using kernel::Obis;
+using kernel::ParameterClass;
+using kernel::ParameterGate;
+using kernel::Role;
+using kernel::Value;
+using plugins::sealing_audit::Log;
+using plugins::sealing_audit::RecordKind;
+
+const Obis kCalibrationGain = kernel::obis("1-0:128.8.1");  // stands in for a plugin's gain
+const Obis kAuditLog = kernel::obis("0-0:99.98.0");
+
+const std::string& hash_of(const std::string& password) {
+  static std::map<std::string, std::string> cache;
+  auto it = cache.find(password);
+  if (it == cache.end()) {
+    it = cache.emplace(password, *kernel::hash_password(password, kernel::HashCost::minimal)).first;
+  }
+  return it->second;
+}
+
+kernel::MeterConfig config(std::int64_t category) {
+  kernel::MeterConfig c;
+  c.metrology.service = *kernel::find_service("1e2w");
+  c.metrology.channel_count = c.metrology.service->channels();
+  c.metrology.nominal_frequency_hz = 60;
+  c.metrology.volts_per_code.fill(0.02);
+  c.metrology.amps_per_code.fill(0.01);
+  c.metrology.creep_current_a = 0.02;
+  c.kh_wh = 1.0;
+  c.time_zone = "UTC";
+  c.security.sealing_category = category;
+  c.security.reader_password_hash = hash_of("read-pw");
+  c.security.configurator_password_hash = hash_of("config-pw");
+  c.security.calibrator_password_hash = hash_of("cal-pw");
+  c.security.max_failed_logons = 3;
+  c.security.lockout = std::chrono::minutes(15);
+  return c;
+}
+
+kernel::PublicKey oem_key() {
+  std::ifstream in(METER_OEM_PUBLIC_KEY);
+  std::stringstream text;
+  text << in.rdbuf();
+  return *kernel::from_hex<32>(text.str());
+}
+
+/// One powered meter: store, persistence, the sealing_audit plugin (when asked for) and a
+/// calibration parameter of its own.
+struct Powered {
+  Powered(kernel::NvmStore& store, kernel::VirtualTimeSource& time, std::int64_t category,
+          bool logger = true)
+      : meter(make(category, time)) {
+    kernel::ObjectInfo gain{kCalibrationGain, kernel::ObjectClass::data, kernel::ValueType::integer,
+                            kernel::Unit::none, 0, kernel::kAnyRole, kernel::mask(Role::calibrator),
+                            ParameterClass::calibration, true, "test", "a calibration gain"};
+    EXPECT_TRUE(meter->objects().add(
+        gain, [this] { return Value{gain_value}; },
+        [this](const Value& v) -> kernel::Result<void> {
+          gain_value = std::get<std::int64_t>(v);
+          return {};
+        }));
+    persistence = std::move(kernel::Persistence::attach(*meter, store).value());
+    kernel::PluginHostConfig hc;
+    hc.plugin_dirs = {METER_PLUGIN_DIR};
+    hc.oem_public_key = oem_key();
+    hc.log = [](int, const std::string&, const std::string&) {};
+    host = std::make_unique<kernel::PluginHost>(
+        kernel::PluginHostDeps{meter->bus(), meter->objects(), meter->gate(), meter->clock(), store,
+                               nullptr},
+        hc);
+    if (logger) {
+      kernel::PluginSpec spec;
+      spec.id = "sealing_audit";
+      spec.config.insert("capacity_records", 1000);
+      spec.config.insert("when_full", "overwrite-read");
+      auto loaded = host->load(spec);
+      EXPECT_TRUE(loaded) << loaded.error().message;
+      EXPECT_EQ(host->start_all(), 1u);
+    }
+    persistence->publish_power_restore();
+  }
+  ~Powered() { meter->bus().publish(kernel::PowerFail{meter->clock().now()}); }
+
+  static std::unique_ptr<kernel::Meter> make(std::int64_t category,
+                                             kernel::VirtualTimeSource& time) {
+    auto m = kernel::Meter::create(config(category), time);
+    if (!m) throw std::runtime_error(m.error().message);
+    return std::move(*m);
+  }
+
+  Log log() {
+    auto v = meter->objects().read(kAuditLog, Role::reader);
+    EXPECT_TRUE(v.ok());
+    if (!v) return {};
+    const auto& bytes = std::get<std::vector<std::uint8_t>>(*v);
+    std::string error;
+    auto decoded = plugins::sealing_audit::decode_log(bytes.data(), bytes.size(), error);
+    EXPECT_TRUE(decoded.has_value()) << error;
+    return decoded ? *decoded : Log{};
+  }
+  std::uint64_t newest_record() {
+    const auto l = log();
+    return l.entries.empty() ? 0 : l.entries.back().record.sequence;
+  }
+
+  std::int64_t gain_value = 100;
+  std::unique_ptr<kernel::Meter> meter;
+  std::unique_ptr<kernel::Persistence> persistence;
+  std::unique_ptr<kernel::PluginHost> host;
+};
+
+struct Cell {
+  Obis id;
+  Interface via;
+  bool sealed;
+  Role role;
+};
+
+std::string describe(const Cell& c) {
+  return c.id.to_string() + " via " + std::string(kernel::to_string(c.via)) +
+         (c.sealed ? " sealed" : " unsealed") + " as " + std::string(kernel::to_string(c.role));
+}
+
+/// What the rules (gate.h) allow.
+bool allowed(const kernel::ObjectInfo& info, const Cell& c, std::int64_t category,
+             bool optical_enabled, const Value& value) {
+  if ((info.write_roles & kernel::mask(c.role)) == 0) return false;
+  if (c.via == Interface::optical_port && c.role != Role::public_read && !optical_enabled) {
+    return false;  // no logon through a disabled port
+  }
+  if (info.id == ParameterGate::kOpticalPortEnabled && std::get<bool>(value) && c.sealed) {
+    return false;
+  }
+  const bool calibration = info.parameter_class == ParameterClass::calibration;
+  if (c.via == Interface::comms) {
+    if (category == 1) return false;
+    if (category == 2) return !c.sealed;
+    return !c.sealed || !calibration;
+  }
+  return !c.sealed;
+}
+
+Value next_value(const Value& v) {
+  if (const auto* b = std::get_if<bool>(&v)) return Value{!*b};
+  return Value{std::get<std::int64_t>(v) + 1000};
+}
+
+class Matrix : public ::testing::TestWithParam<std::int64_t> {};
+
+TEST_P(Matrix, OnlyAllowedCellsChangeAndEachChangeLeavesOneRecordAndOneCounterStep) {
+  const std::int64_t category = GetParam();
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  Powered p(store, time, category);
+  auto& gate = p.meter->gate();
+  auto& objects = p.meter->objects();
+  std::vector<kernel::ParameterChanged> changes;
+  p.meter->bus().subscribe<kernel::ParameterChanged>(
+      [&](const kernel::ParameterChanged& e) { changes.push_back(e); });
+
+  std::vector<const kernel::ObjectInfo*> sealable;
+  for (const auto* info : objects.list()) {
+    if (kernel::is_sealable(info->parameter_class)) sealable.push_back(info);
+  }
+  // The kernel's three (optical port, +A and -A preset) and the calibration gain.
+  ASSERT_EQ(sealable.size(), 4u);
+  EXPECT_EQ(std::get<std::uint64_t>(*objects.read(ParameterGate::kSealableParameters,
+                                                  Role::public_read)),
+            4u);
+
+  const std::map<Role, const char*> passwords{
+      {Role::reader, "read-pw"}, {Role::configurator, "config-pw"}, {Role::calibrator, "cal-pw"}};
+  int changed_cells = 0;
+  for (const auto* info : sealable) {
+    for (auto via : {Interface::kernel, Interface::optical_port, Interface::comms,
+                     Interface::plugin, Interface::local_button}) {
+      for (bool sealed : {false, true}) {
+        for (auto role : {Role::public_read, Role::reader, Role::configurator, Role::calibrator}) {
+          const Cell cell{info->id, via, sealed, role};
+          // Each cell starts from an unsealed meter with its optical port enabled.
+          gate.set_sealed(false, kernel::SealKind::cover);
+          if (!gate.optical_port_enabled()) {
+            ASSERT_TRUE(gate.write(ParameterGate::kOpticalPortEnabled, Value{true},
+                                   kernel::Requester{Interface::kernel, Role::configurator, "test"}));
+          }
+          gate.set_sealed(sealed, kernel::SealKind::cover);
+
+          const auto before = *objects.read(info->id, Role::public_read);
+          const auto value = next_value(before);
+          const bool expect = allowed(*info, cell, category, gate.optical_port_enabled(), value);
+          const auto cal = gate.counter(EventCounter::calibration);
+          const auto conf = gate.counter(EventCounter::configuration);
+          const auto record = p.newest_record();
+          changes.clear();
+
+          kernel::Result<void> result;
+          const bool port = via == Interface::optical_port || via == Interface::comms ||
+                            via == Interface::local_button;
+          if (port && role != Role::public_read) {
+            auto session = gate.logon(via, passwords.at(role));
+            ASSERT_TRUE(session) << describe(cell) << ": " << session.error().message;
+            ASSERT_EQ(session->role, role);
+            result = gate.write(info->id, value, *session);
+            gate.logoff(*session);
+          } else {
+            result = gate.write(info->id, value, kernel::Requester{via, role, "matrix"});
+          }
+
+          const auto after = *objects.read(info->id, Role::public_read);
+          EXPECT_EQ(result.ok(), expect)
+              << describe(cell) << ": " << (result ? "allowed" : result.error().message);
+          const bool calibration = info->parameter_class == ParameterClass::calibration;
+          if (expect && result) {
+            ++changed_cells;
+            EXPECT_TRUE(after == value) << describe(cell);
+            ASSERT_EQ(changes.size(), 1u) << describe(cell);
+            EXPECT_EQ(gate.counter(EventCounter::calibration), (cal + (calibration ? 1 : 0)) % 1000);
+            EXPECT_EQ(gate.counter(EventCounter::configuration),
+                      (conf + (calibration ? 0 : 1)) % 1000);
+            const auto log = p.log();
+            ASSERT_FALSE(log.entries.empty());
+            EXPECT_EQ(log.entries.back().record.sequence, record + 1) << describe(cell);
+            const auto& r = log.entries.back().record;
+            EXPECT_EQ(r.kind, RecordKind::parameter_changed);
+            EXPECT_EQ(plugins::sealing_audit::obis_text(r.obis), info->id.to_string());
+            EXPECT_EQ(r.counter, gate.counter(calibration ? EventCounter::calibration
+                                                          : EventCounter::configuration));
+            EXPECT_EQ(r.via, static_cast<std::uint8_t>(via));
+            EXPECT_EQ(r.role, kernel::mask(role));
+            EXPECT_EQ(r.old_value, kernel::to_string(before));
+            EXPECT_EQ(r.new_value, kernel::to_string(value));
+          } else {
+            EXPECT_TRUE(after == before) << describe(cell);
+            EXPECT_TRUE(changes.empty()) << describe(cell);
+            EXPECT_EQ(gate.counter(EventCounter::calibration), cal) << describe(cell);
+            EXPECT_EQ(gate.counter(EventCounter::configuration), conf) << describe(cell);
+            EXPECT_EQ(p.newest_record(), record) << describe(cell);
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(changed_cells, 0);
+  EXPECT_FALSE(p.log().tampered);
+}
+
+INSTANTIATE_TEST_SUITE_P(SealingCategories, Matrix, ::testing::Values(1, 2, 3));
+
+TEST(Sealing, CategoryThreeWithoutTheEventLoggerRefusesEveryProtectedChange) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  Powered p(store, time, 3, /*logger=*/false);
+  auto& gate = p.meter->gate();
+  EXPECT_FALSE(gate.remote_configuration_mode());
+  auto conf = gate.logon(Interface::optical_port, "config-pw");
+  ASSERT_TRUE(conf);
+  EXPECT_FALSE(gate.write(ParameterGate::kOpticalPortEnabled, Value{false}, *conf));
+  EXPECT_FALSE(gate.write(kernel::Meter::kImportPreset, Value{std::int64_t{0}}, *conf));
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 0);
+}
+
+TEST(Sealing, CategoryThreeShowsRemoteConfigurationModeWhileTheLoggerRecords) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  Powered p(store, time, 3);
+  EXPECT_TRUE(p.meter->gate().remote_configuration_mode());
+  EXPECT_TRUE(*p.meter->objects().read(ParameterGate::kRemoteConfigurationMode,
+                                       Role::public_read) == Value{true});
+}
+
+TEST(Sealing, CountersSurvivePowerCyclesAndNoInterfaceResetsThem) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  {
+    Powered p(store, time, 1);
+    const kernel::Requester cal{Interface::optical_port, Role::calibrator, "shop"};
+    const kernel::Requester conf{Interface::optical_port, Role::configurator, "shop"};
+    ASSERT_TRUE(p.meter->gate().write(kCalibrationGain, Value{std::int64_t{7}}, cal));
+    ASSERT_TRUE(p.meter->gate().write(kernel::Meter::kImportPreset, Value{std::int64_t{5}}, conf));
+    ASSERT_TRUE(p.meter->gate().write(kernel::Meter::kExportPreset, Value{std::int64_t{5}}, conf));
+  }
+  Powered p(store, time, 1);
+  auto& gate = p.meter->gate();
+  EXPECT_EQ(gate.counter(EventCounter::calibration), 1);
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 2);
+  for (auto via : {Interface::kernel, Interface::optical_port, Interface::comms, Interface::plugin,
+                   Interface::local_button}) {
+    for (auto role : {Role::public_read, Role::reader, Role::configurator, Role::calibrator}) {
+      for (auto id : {ParameterGate::kCalibrationCounter, ParameterGate::kConfigurationCounter}) {
+        EXPECT_FALSE(gate.write(id, Value{std::uint64_t{0}}, kernel::Requester{via, role, "x"}));
+      }
+    }
+  }
+  EXPECT_EQ(std::get<std::uint64_t>(*p.meter->objects().read(ParameterGate::kConfigurationCounter,
+                                                             Role::public_read)),
+            2u);
+  // The audit log of the first power-up is intact and holds the three changes.
+  const auto log = p.log();
+  EXPECT_FALSE(log.tampered) << log.finding;
+  int changes = 0;
+  for (const auto& e : log.entries) changes += e.record.kind == RecordKind::parameter_changed;
+  EXPECT_EQ(changes, 3);
+}
+
+TEST(Sealing, AStoreThatLostTheCountersIsDamageNeverAFreshStart) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  {
+    Powered p(store, time, 1, false);
+    ASSERT_TRUE(p.meter->gate().write(
+        kernel::Meter::kImportPreset, Value{std::int64_t{5}},
+        kernel::Requester{Interface::optical_port, Role::configurator, "shop"}));
+  }
+  ASSERT_TRUE(store.apply({{ParameterGate::kNamespace, "counter.configuration", std::nullopt}}));
+  Powered p(store, time, 1, false);
+  EXPECT_EQ(p.persistence->restored().state, kernel::NvmState::damaged);
+  EXPECT_NE(p.persistence->restored().detail.find("counter.configuration"), std::string::npos);
+  EXPECT_TRUE(p.meter->storage_fault());
+  // A damaged store cannot witness a counter step, so no protected change is made.
+  EXPECT_FALSE(p.meter->gate().write(
+      kernel::Meter::kImportPreset, Value{std::int64_t{9}},
+      kernel::Requester{Interface::optical_port, Role::configurator, "shop"}));
+  EXPECT_EQ(p.meter->registers().mwh(kernel::EnergyRegister::import_active), 5);
+}
+
+TEST(Sealing, BillingResetAndPresetGoThroughTheGateOnly) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  {
+    Powered p(store, time, 1);
+    auto& gate = p.meter->gate();
+    auto conf = gate.logon(Interface::optical_port, "config-pw");
+    ASSERT_TRUE(conf);
+    ASSERT_TRUE(gate.write(kernel::Meter::kImportPreset, Value{std::int64_t{123'456'000}}, *conf));
+    ASSERT_TRUE(gate.write(kernel::Meter::kExportPreset, Value{std::int64_t{0}}, *conf));
+    EXPECT_TRUE(*p.meter->objects().read(kernel::obis("1-0:1.8.0"), Role::public_read) ==
+                Value{std::int64_t{123'456'000}});
+    EXPECT_FALSE(gate.write(kernel::Meter::kImportPreset, Value{std::int64_t{-1}}, *conf));
+    // The registers themselves are read-only objects.
+    EXPECT_FALSE(gate.write(kernel::obis("1-0:1.8.0"), Value{std::int64_t{0}}, *conf));
+    gate.set_sealed(true, kernel::SealKind::optical_plug);
+    EXPECT_FALSE(gate.write(kernel::Meter::kImportPreset, Value{std::int64_t{0}}, *conf));
+    p.meter->tick();  // persisted with the tick
+  }
+  Powered p(store, time, 1);
+  EXPECT_EQ(p.meter->registers().mwh(kernel::EnergyRegister::import_active), 123'456'000);
+  const auto log = p.log();
+  std::vector<std::string> presets;
+  for (const auto& e : log.entries) {
+    if (e.record.kind == RecordKind::parameter_changed) presets.push_back(e.record.new_value);
+  }
+  EXPECT_EQ(presets, (std::vector<std::string>{"123456000", "0"}));
+}
+
+TEST(Sealing, WrongPasswordsLockThePortAndEveryAttemptIsInTheAuditLog) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  Powered p(store, time, 3);
+  auto& gate = p.meter->gate();
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(gate.logon(Interface::optical_port, "guess"));
+  EXPECT_FALSE(gate.logon(Interface::optical_port, "config-pw"));  // locked
+  time.advance(std::chrono::minutes(15));
+  EXPECT_TRUE(gate.logon(Interface::optical_port, "config-pw"));
+
+  std::vector<RecordKind> kinds;
+  std::vector<std::string> details;
+  for (const auto& e : p.log().entries) {
+    if (e.record.kind == RecordKind::logon_failed || e.record.kind == RecordKind::port_locked) {
+      kinds.push_back(e.record.kind);
+      details.push_back(e.record.who);
+      EXPECT_EQ(e.record.via, static_cast<std::uint8_t>(Interface::optical_port));
+    }
+  }
+  EXPECT_EQ(kinds, (std::vector<RecordKind>{RecordKind::logon_failed, RecordKind::logon_failed,
+                                            RecordKind::logon_failed, RecordKind::port_locked,
+                                            RecordKind::logon_failed}));
+  EXPECT_EQ(details[3], "locked for 900 s");
+  EXPECT_EQ(details[4], "locked, failure 0");
+}
+
+TEST(Sealing, SealChangesPowerAndPluginLoadsAreInTheAuditLog) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  {
+    Powered p(store, time, 3);
+    p.meter->gate().set_sealed(true, kernel::SealKind::optical_plug);
+  }
+  time.advance(std::chrono::minutes(5));
+  Powered p(store, time, 3);
+  std::vector<RecordKind> kinds;
+  for (const auto& e : p.log().entries) kinds.push_back(e.record.kind);
+  EXPECT_EQ(kinds, (std::vector<RecordKind>{RecordKind::plugin_loaded, RecordKind::seal_changed,
+                                            RecordKind::power_fail, RecordKind::power_restore}));
+}
+
+}  // namespace
+}  // namespace meter
