@@ -89,7 +89,9 @@ std::size_t storm(FakeHost& host, int ticks) {
   failed += host.publish(changed);
   meter_midnight midnight{host.now_utc_ms(), 2024, 3, 10, 0};
   failed += host.publish(midnight);
-  meter_parameter_changed parameter{host.now_utc_ms(), {1, 0, 0, 2, 0, 255}, "1", "2", "test"};
+  meter_parameter_changed parameter{host.now_utc_ms(), {1, 0, 0, 2, 0, 255}, "1", "2", "test",
+                                    METER_INTERFACE_OPTICAL_PORT, 4, METER_PARAMETER_CONFIGURATION,
+                                    2, 1};
   failed += host.publish(parameter);
   meter_seal_changed seal{host.now_utc_ms(), 4, 1};
   failed += host.publish(seal);

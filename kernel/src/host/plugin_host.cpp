@@ -739,12 +739,6 @@ std::string descriptor_problem(const meter_plugin_descriptor* d) {
   return {};
 }
 
-bool contains(const std::vector<std::uint8_t>& haystack, const std::string& needle) {
-  return !needle.empty() &&
-         std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) !=
-             haystack.end();
-}
-
 }  // namespace
 
 Result<void> PluginHost::load(const PluginSpec& spec) {
@@ -776,8 +770,6 @@ Result<void> PluginHost::load(const PluginSpec& spec) {
     if (!spec.id.empty() && find(spec.id) != nullptr) {
       return refused(RefusalReason::duplicate, "a plugin with this id is already loaded");
     }
-    auto bytes = read_binary(path);
-    if (!bytes) return refused(RefusalReason::load_failed, bytes.error().message);
     fs::path manifest_path = path;
     manifest_path.replace_extension(".toml");
     auto manifest_text = read_binary(manifest_path);
@@ -793,12 +785,16 @@ Result<void> PluginHost::load(const PluginSpec& spec) {
       return refused(RefusalReason::manifest_mismatch,
                      fmt::format("the SKU names {} but the manifest says {}", spec.id, manifest.id));
     }
-    if (!contains(*bytes, beside)) {
+    // One pass over the library, in fixed memory: its hash (identity and signature) and
+    // whether it embeds the manifest beside it.
+    auto scan = scan_plugin(path, beside);
+    if (!scan) return refused(RefusalReason::load_failed, scan.error().message);
+    if (!scan->manifest_embedded) {
       return refused(RefusalReason::manifest_mismatch,
                      fmt::format("{} is not the manifest embedded in the binary",
                                  manifest_path.filename().string()));
     }
-    const Sha256 hash = sha256(bytes->data(), bytes->size());
+    const Sha256 hash = scan->sha256;
     if (manifest.legal_class == sdk::LegalClass::legally_relevant) {
       const fs::path sig_path = signature_path(path);
       if (!config_.oem_public_key) {
@@ -816,7 +812,7 @@ Result<void> PluginHost::load(const PluginSpec& spec) {
                        fmt::format("{} is not a signature: {}", sig_path.filename().string(),
                                    signature.error().message));
       }
-      if (!verify(*bytes, *signature, *config_.oem_public_key)) {
+      if (!verify_plugin(hash, *signature, *config_.oem_public_key)) {
         return refused(RefusalReason::bad_signature,
                        "the signature does not match the OEM key: the binary was altered after "
                        "signing or signed with another key");

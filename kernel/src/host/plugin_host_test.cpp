@@ -131,9 +131,9 @@ fs::path temp_dir(const std::string& name) {
 }
 
 void write_signature(const fs::path& plugin, const SecretKey& key) {
-  auto bytes = read_binary(plugin);
-  ASSERT_TRUE(bytes);
-  std::ofstream(signature_path(plugin)) << to_hex(sign(*bytes, key)) << '\n';
+  auto digest = sha256_file(plugin);
+  ASSERT_TRUE(digest);
+  std::ofstream(signature_path(plugin)) << to_hex(sign_plugin(*digest, key)) << '\n';
 }
 
 // ----- loading and the lifecycle ---------------------------------------------------------

@@ -118,6 +118,49 @@ Result<Sha256> sha256_loaded_image(const std::filesystem::path& path) {
   return out;
 }
 
+Result<PluginScan> scan_plugin(const std::filesystem::path& plugin, std::string_view manifest) {
+  std::ifstream in(plugin, std::ios::binary);
+  if (!in) return fail(fmt::format("cannot read {}", plugin.string()));
+  ensure_sodium();
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  PluginScan scan;
+  // The manifest is searched in a window that keeps the tail of the previous chunk, so an
+  // occurrence across a chunk boundary is found too.
+  constexpr std::size_t kChunk = 1 << 16;
+  std::string window;
+  std::vector<char> chunk(kChunk);
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+    const auto n = static_cast<std::size_t>(in.gcount());
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(chunk.data()), n);
+    if (!scan.manifest_embedded && !manifest.empty()) {
+      window.append(chunk.data(), n);
+      scan.manifest_embedded = window.find(manifest) != std::string::npos;
+      if (window.size() >= manifest.size()) window.erase(0, window.size() - (manifest.size() - 1));
+    }
+  }
+  if (in.bad()) return fail(fmt::format("cannot read {}", plugin.string()));
+  crypto_hash_sha256_final(&state, scan.sha256.data());
+  return scan;
+}
+
+namespace {
+std::vector<std::uint8_t> signed_message(const Sha256& digest) {
+  static constexpr std::string_view kDomain = "meter-plugin-signature-v1";
+  std::vector<std::uint8_t> message(kDomain.begin(), kDomain.end());
+  message.insert(message.end(), digest.begin(), digest.end());
+  return message;
+}
+}  // namespace
+
+Signature sign_plugin(const Sha256& plugin_sha256, const SecretKey& key) {
+  return sign(signed_message(plugin_sha256), key);
+}
+
+bool verify_plugin(const Sha256& plugin_sha256, const Signature& signature, const PublicKey& key) {
+  return verify(signed_message(plugin_sha256), signature, key);
+}
+
 KeyPair make_key_pair() {
   ensure_sodium();
   KeyPair pair;

@@ -64,4 +64,36 @@ TEST(SoftwareId, LoadedImageHashCoversTheLoadableSegmentsOnly) {
   EXPECT_FALSE(sha256_loaded_image("/nonexistent/meterd"));
 }
 
+TEST(SoftwareId, APluginSignatureSignsTheFilesHashUnderItsOwnDomain) {
+  const auto oem = make_key_pair();
+  const auto digest = sha256(bytes("plugin binary").data(), 13);
+  const auto s = sign_plugin(digest, oem.secret_key);
+  EXPECT_TRUE(verify_plugin(digest, s, oem.public_key));
+  auto altered = digest;
+  altered[0] ^= 1;
+  EXPECT_FALSE(verify_plugin(altered, s, oem.public_key));
+  EXPECT_FALSE(verify_plugin(digest, s, make_key_pair().public_key));
+  // A signature over the bare digest (another protocol's) is not a plugin signature.
+  EXPECT_FALSE(verify_plugin(digest, sign(std::vector<std::uint8_t>(digest.begin(), digest.end()),
+                                          oem.secret_key),
+                             oem.public_key));
+}
+
+TEST(SoftwareId, OneScanHashesTheFileAndFindsTheManifestAcrossChunks) {
+  const auto file = std::filesystem::temp_directory_path() / "meter-scan-test.bin";
+  std::string content(200'000, 'x');
+  const std::string manifest = "[plugin]\nid = \"scan\"\n";
+  content.replace(65'536 - 7, manifest.size(), manifest);  // straddles the first chunk's end
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << content;
+  }
+  auto scan = scan_plugin(file, manifest);
+  ASSERT_TRUE(scan);
+  EXPECT_TRUE(scan->manifest_embedded);
+  EXPECT_EQ(scan->sha256, *sha256_file(file));
+  EXPECT_FALSE(scan_plugin(file, "[plugin]\nid = \"other\"\n")->manifest_embedded);
+  std::filesystem::remove(file);
+}
+
 }  // namespace meter::kernel

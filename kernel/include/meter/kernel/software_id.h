@@ -45,6 +45,18 @@ Signature sign(const std::vector<std::uint8_t>& message, const SecretKey& key);
 bool verify(const std::vector<std::uint8_t>& message, const Signature& signature,
             const PublicKey& key);
 
+/// What the host learns from one pass over a plugin file, in fixed memory.
+struct PluginScan {
+  Sha256 sha256{};
+  bool manifest_embedded = false;  ///< the manifest text occurs in the file
+};
+Result<PluginScan> scan_plugin(const std::filesystem::path& plugin, std::string_view manifest);
+
+/// A plugin's signature signs its SHA-256, domain-separated, so the host reads the file once
+/// for both the software identification and the signature.
+Signature sign_plugin(const Sha256& plugin_sha256, const SecretKey& key);
+bool verify_plugin(const Sha256& plugin_sha256, const Signature& signature, const PublicKey& key);
+
 /// The signature file of a plugin: "<id>.sig" beside "<id>.so", hex text.
 std::filesystem::path signature_path(const std::filesystem::path& plugin);
 

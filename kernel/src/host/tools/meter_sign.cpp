@@ -67,9 +67,9 @@ int main(int argc, char** argv) {
     fmt::print("public key {}: {}\n", public_path, to_hex(pair.public_key));
     return 0;
   }
-  auto bytes = read_binary(plugin);
-  if (!bytes) {
-    fmt::print(stderr, "meter-sign: {}\n", bytes.error().message);
+  auto digest = sha256_file(plugin);
+  if (!digest) {
+    fmt::print(stderr, "meter-sign: {}\n", digest.error().message);
     return 1;
   }
   if (sign_cmd->parsed()) {
@@ -79,13 +79,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     const fs::path sig = signature_path(plugin);
-    if (!write_text(sig, to_hex(sign(*bytes, *key)),
+    if (!write_text(sig, to_hex(sign_plugin(*digest, *key)),
                     fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                         fs::perms::others_read)) {
       fmt::print(stderr, "meter-sign: cannot write {}\n", sig);
       return 1;
     }
-    fmt::print("signed {} (sha256 {}) -> {}\n", plugin, to_hex(sha256(bytes->data(), bytes->size())), sig);
+    fmt::print("signed {} (sha256 {}) -> {}\n", plugin, to_hex(*digest), sig);
     return 0;
   }
   auto key = read_key<32>(public_path);
@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto sig = from_hex<64>(std::string(sig_bytes->begin(), sig_bytes->end()));
-  const bool ok = sig && verify(*bytes, *sig, *key);
+  const bool ok = sig && verify_plugin(*digest, *sig, *key);
   fmt::print("{}: {}\n", plugin, ok ? "signature valid" : "signature INVALID");
   return ok ? 0 : 1;
 }
