@@ -131,7 +131,7 @@ fs::path temp_dir(const std::string& name) {
 }
 
 void write_signature(const fs::path& plugin, const SecretKey& key) {
-  auto digest = sha256_file(plugin);
+  auto digest = sha256_loaded_image(plugin);
   ASSERT_TRUE(digest);
   std::ofstream(signature_path(plugin)) << to_hex(sign_plugin(*digest, key)) << '\n';
 }
@@ -460,7 +460,7 @@ TEST(PluginHost, ASignedLegallyRelevantPluginLoadsAndJoinsTheSoftwareId) {
   const auto with_plugin = rig.host->software_identity();
   ASSERT_EQ(with_plugin.components.size(), 2u);
   EXPECT_EQ(with_plugin.components[1].name, "legal");
-  EXPECT_EQ(with_plugin.components[1].sha256, *sha256_file(plugin));
+  EXPECT_EQ(with_plugin.components[1].sha256, *sha256_loaded_image(plugin));
   EXPECT_NE(with_plugin.combined, kernel_only.combined);
 
   ASSERT_TRUE(rig.host->register_identity_objects());

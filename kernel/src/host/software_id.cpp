@@ -87,41 +87,11 @@ Result<Sha256> sha256_file(const std::filesystem::path& path) {
   return sha256(bytes->data(), bytes->size());
 }
 
-Result<Sha256> sha256_loaded_image(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(fmt::format("cannot read {}", path.string()));
-  Elf64_Ehdr header{};
-  in.read(reinterpret_cast<char*>(&header), sizeof header);
-  const bool elf64 = in && std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
-                     header.e_ident[EI_CLASS] == ELFCLASS64 &&
-                     header.e_phentsize == sizeof(Elf64_Phdr);
-  if (!elf64) return sha256_file(path);
-  std::vector<Elf64_Phdr> segments(header.e_phnum);
-  in.seekg(static_cast<std::streamoff>(header.e_phoff));
-  in.read(reinterpret_cast<char*>(segments.data()),
-          static_cast<std::streamsize>(segments.size() * sizeof(Elf64_Phdr)));
-  if (!in) return fail(fmt::format("{}: unreadable program headers", path.string()));
-  ensure_sodium();
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
-  std::vector<unsigned char> chunk;
-  for (const auto& seg : segments) {
-    if (seg.p_type != PT_LOAD) continue;
-    chunk.resize(seg.p_filesz);
-    in.seekg(static_cast<std::streamoff>(seg.p_offset));
-    in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(chunk.size()));
-    if (!in) return fail(fmt::format("{}: a loadable segment is cut short", path.string()));
-    crypto_hash_sha256_update(&state, chunk.data(), chunk.size());
-  }
-  Sha256 out{};
-  crypto_hash_sha256_final(&state, out.data());
-  return out;
-}
+namespace {
 
-Result<PluginScan> scan_plugin(const std::filesystem::path& plugin, std::string_view manifest) {
-  std::ifstream in(plugin, std::ios::binary);
-  if (!in) return fail(fmt::format("cannot read {}", plugin.string()));
-  ensure_sodium();
+// A non-ELF file (a plugin for another platform, a test file): every byte, streamed.
+Result<PluginScan> scan_whole_file(std::ifstream& in, const std::filesystem::path& path,
+                                   std::string_view manifest) {
   crypto_hash_sha256_state state;
   crypto_hash_sha256_init(&state);
   PluginScan scan;
@@ -130,6 +100,8 @@ Result<PluginScan> scan_plugin(const std::filesystem::path& plugin, std::string_
   constexpr std::size_t kChunk = 1 << 16;
   std::string window;
   std::vector<char> chunk(kChunk);
+  in.clear();
+  in.seekg(0);
   while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
     const auto n = static_cast<std::size_t>(in.gcount());
     crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(chunk.data()), n);
@@ -139,9 +111,61 @@ Result<PluginScan> scan_plugin(const std::filesystem::path& plugin, std::string_
       if (window.size() >= manifest.size()) window.erase(0, window.size() - (manifest.size() - 1));
     }
   }
-  if (in.bad()) return fail(fmt::format("cannot read {}", plugin.string()));
+  if (in.bad()) return fail(fmt::format("cannot read {}", path.string()));
   crypto_hash_sha256_final(&state, scan.sha256.data());
   return scan;
+}
+
+}  // namespace
+
+Result<PluginScan> scan_plugin(const std::filesystem::path& plugin, std::string_view manifest) {
+  std::ifstream in(plugin, std::ios::binary);
+  if (!in) return fail(fmt::format("cannot read {}", plugin.string()));
+  ensure_sodium();
+  Elf64_Ehdr header{};
+  in.read(reinterpret_cast<char*>(&header), sizeof header);
+  const bool elf64 = in && std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
+                     header.e_ident[EI_CLASS] == ELFCLASS64 &&
+                     header.e_phentsize == sizeof(Elf64_Phdr);
+  if (!elf64) return scan_whole_file(in, plugin, manifest);
+
+  // An ELF is identified by what the loader maps: its program headers and PT_LOAD segments,
+  // and its size (so bytes appended after signing are caught). Debug sections and symbol
+  // tables never run and are left out; they are most of a RelWithDebInfo file.
+  std::vector<Elf64_Phdr> segments(header.e_phnum);
+  in.seekg(static_cast<std::streamoff>(header.e_phoff));
+  in.read(reinterpret_cast<char*>(segments.data()),
+          static_cast<std::streamsize>(segments.size() * sizeof(Elf64_Phdr)));
+  if (!in) return fail(fmt::format("{}: unreadable program headers", plugin.string()));
+  std::error_code ec;
+  const std::uint64_t size = std::filesystem::file_size(plugin, ec);
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(&size), sizeof size);
+  crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(segments.data()),
+                            segments.size() * sizeof(Elf64_Phdr));
+  PluginScan scan;
+  std::string bytes;
+  for (const auto& seg : segments) {
+    if (seg.p_type != PT_LOAD) continue;
+    bytes.resize(seg.p_filesz);
+    in.seekg(static_cast<std::streamoff>(seg.p_offset));
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!in) return fail(fmt::format("{}: a loadable segment is cut short", plugin.string()));
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(bytes.data()),
+                              bytes.size());
+    if (!manifest.empty() && !scan.manifest_embedded) {
+      scan.manifest_embedded = bytes.find(manifest) != std::string::npos;
+    }
+  }
+  crypto_hash_sha256_final(&state, scan.sha256.data());
+  return scan;
+}
+
+Result<Sha256> sha256_loaded_image(const std::filesystem::path& path) {
+  auto scan = scan_plugin(path, {});
+  if (!scan) return scan.error();
+  return scan->sha256;
 }
 
 namespace {

@@ -53,6 +53,14 @@ TEST(SoftwareId, LoadedImageHashCoversTheLoadableSegmentsOnly) {
   ASSERT_TRUE(image && whole);
   EXPECT_NE(*image, *whole) << "debug sections and symbols are not part of the image";
   EXPECT_EQ(*image, *sha256_loaded_image(self)) << "the same binary, the same identity";
+  EXPECT_EQ(*image, scan_plugin(self, {})->sha256);
+
+  // One byte appended to a copy changes its identity, though nothing of it is loaded.
+  const auto copy = std::filesystem::temp_directory_path() / "meter-elf-copy";
+  std::filesystem::copy_file(self, copy, std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(copy, std::ios::binary | std::ios::app) << '\0';
+  EXPECT_NE(*sha256_loaded_image(copy), *image);
+  std::filesystem::remove(copy);
 
   const auto text = std::filesystem::temp_directory_path() / "meter-not-elf.txt";
   {
@@ -91,7 +99,7 @@ TEST(SoftwareId, OneScanHashesTheFileAndFindsTheManifestAcrossChunks) {
   auto scan = scan_plugin(file, manifest);
   ASSERT_TRUE(scan);
   EXPECT_TRUE(scan->manifest_embedded);
-  EXPECT_EQ(scan->sha256, *sha256_file(file));
+  EXPECT_EQ(scan->sha256, *sha256_file(file)) << "not ELF: the whole file";
   EXPECT_FALSE(scan_plugin(file, "[plugin]\nid = \"other\"\n")->manifest_embedded);
   std::filesystem::remove(file);
 }

@@ -32,8 +32,10 @@ Result<std::array<std::uint8_t, N>> from_hex(std::string_view text);
 Result<std::vector<std::uint8_t>> read_binary(const std::filesystem::path& path);
 Sha256 sha256(const std::uint8_t* data, std::size_t size);
 Result<Sha256> sha256_file(const std::filesystem::path& path);
-/// SHA-256 of what the loader maps from an ELF file: its PT_LOAD segments (code and data), in
-/// order; debug sections and symbols, which never run, are left out. Not ELF: the whole file.
+/// SHA-256 of what the loader maps from an ELF file: its size, its program headers and its
+/// PT_LOAD segments (code and data), in order; debug sections and symbols, which never run, are
+/// left out. Not ELF: the whole file. The kernel's and every plugin's identity, and what a
+/// plugin's signature signs.
 Result<Sha256> sha256_loaded_image(const std::filesystem::path& path);
 
 struct KeyPair {
@@ -45,7 +47,8 @@ Signature sign(const std::vector<std::uint8_t>& message, const SecretKey& key);
 bool verify(const std::vector<std::uint8_t>& message, const Signature& signature,
             const PublicKey& key);
 
-/// What the host learns from one pass over a plugin file, in fixed memory.
+/// What the host learns from one read of a plugin: its sha256_loaded_image, and whether its
+/// loaded image embeds the manifest beside it.
 struct PluginScan {
   Sha256 sha256{};
   bool manifest_embedded = false;  ///< the manifest text occurs in the file

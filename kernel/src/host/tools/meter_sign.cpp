@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     fmt::print("public key {}: {}\n", public_path, to_hex(pair.public_key));
     return 0;
   }
-  auto digest = sha256_file(plugin);
+  auto digest = sha256_loaded_image(plugin);
   if (!digest) {
     fmt::print(stderr, "meter-sign: {}\n", digest.error().message);
     return 1;
