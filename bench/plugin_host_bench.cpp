@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <memory>
 
+#include "meter/kernel/config.h"
 #include "meter/kernel/meter.h"
 #include "meter/kernel/plugin_host.h"
+#include "meter/kernel/software_id.h"
 
 namespace {
 
@@ -22,10 +24,13 @@ struct Rig {
     c.metrology.amps_per_code.fill(0.001);
     meter = std::move(Meter::create(c, time).value());
   }
-  std::unique_ptr<PluginHost> host() {
+  std::unique_ptr<PluginHost> host(std::optional<PublicKey> oem_key = std::nullopt,
+                                   toml::table meter_settings = {}) {
     PluginHostConfig config;
     config.plugin_dirs = {METER_BENCH_PLUGIN_DIR, METER_PLUGIN_DIR};
     config.kernel_binary = "/dev/null";  // hashing the benchmark binary is not what is measured
+    config.oem_public_key = oem_key;
+    config.meter_settings = std::move(meter_settings);
     return std::make_unique<PluginHost>(
         PluginHostDeps{meter->bus(), meter->objects(), meter->gate(), meter->clock(), nvm, nullptr},
         std::move(config));
@@ -35,24 +40,45 @@ struct Rig {
   RamNvmStore nvm;
 };
 
-/// Load and start the plugins the demo SKU names (today: the SDK example and the sink), then
-/// stop and unload them outside the timing.
+/// Load and start the plugins the demo SKU names (config/skus/tou.toml with its site: tou,
+/// demand, load_profile, sealing_audit, each signed and checked), then stop and unload them
+/// outside the timing.
 void BM_LoadAndStartPlugins(benchmark::State& state) {
   Rig rig;
+  const std::filesystem::path source = METER_SOURCE_DIR;
+  auto setup = config::load(source / "config/skus/tou.toml", source / "config/sites/toronto-tou.toml",
+                            config::Paths{{source / "boards/descriptors"}, {METER_PLUGIN_DIR}});
+  if (!setup.setup) {
+    state.SkipWithError(setup.errors.to_string().c_str());
+    return;
+  }
+  std::vector<PluginSpec> specs;
+  for (const auto& p : setup.setup->sku.plugins) {
+    PluginSpec spec;
+    spec.id = p.id;
+    spec.version = p.version;
+    spec.granted = {p.grants.begin(), p.grants.end()};
+    spec.config = p.settings;
+    specs.push_back(std::move(spec));
+  }
+  auto key_text = read_binary(METER_OEM_PUBLIC_KEY);
+  auto key = key_text ? from_hex<32>(std::string(key_text->begin(), key_text->end()))
+                      : Result<PublicKey>(fail("no development OEM key"));
+  if (!key) {
+    state.SkipWithError(key.error().message.c_str());
+    return;
+  }
   for (auto _ : state) {
-    auto host = rig.host();
-    PluginSpec hello;
-    hello.id = "hello";
-    PluginSpec sink;
-    sink.id = "bench-sink";
-    if (host->load_all({hello, sink}) != 2 || host->start_all() != 2) {
-      state.SkipWithError("plugins did not load");
+    auto host = rig.host(*key, setup.setup->meter_settings);
+    if (host->load_all(specs) != specs.size() || host->start_all() != specs.size()) {
+      state.SkipWithError("the demo SKU's plugins did not all load and start");
       break;
     }
     state.PauseTiming();
     host.reset();
     state.ResumeTiming();
   }
+  state.counters["plugins"] = static_cast<double>(specs.size());
 }
 BENCHMARK(BM_LoadAndStartPlugins)->Unit(benchmark::kMillisecond)->Repetitions(10)->ReportAggregatesOnly(true);
 
