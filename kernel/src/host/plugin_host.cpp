@@ -79,19 +79,9 @@ using Plugin = PluginHost::Plugin;
 Obis from_c(const meter_obis& o) { return Obis{o.a, o.b, o.c, o.d, o.e, o.f}; }
 std::int64_t ms(UtcTime t) { return t.time_since_epoch().count(); }
 
-meter_energy_tick to_c(const EnergyTick& e) {
-  meter_energy_tick c{};
-  c.sequence = e.sequence;
-  c.time_utc_ms = ms(e.time);
-  c.time_valid = e.time_valid ? 1 : 0;
-  c.measurement_fault = e.measurement_fault ? 1 : 0;
-  c.duration_ms = e.duration.count();
-  std::copy(e.delta_mwh.begin(), e.delta_mwh.end(), c.delta_mwh);
-  std::copy(e.total_mwh.begin(), e.total_mwh.end(), c.total_mwh);
-  c.active_power_w = e.active_power_w;
-  c.reactive_power_var = e.reactive_power_var;
-  return c;
-}
+// The tick's C form is made once per tick by the Meter; every other event is converted when
+// it is delivered (they are rare).
+const meter_energy_tick& c_form(const EnergyTick& e) { return e.abi; }
 meter_measurements to_c(const Measurements& e) {
   meter_measurements c{};
   c.time_utc_ms = ms(e.time);
@@ -152,6 +142,11 @@ meter_plugin_event to_c(const PluginEvent& e) {
   return {e.topic.c_str(), e.source.c_str(), e.payload.data(), e.payload.size(), ms(e.time)};
 }
 
+template <class Event>
+auto c_form(const Event& e) {
+  return to_c(e);
+}
+
 Plugin& self(meter_host_context* c) { return *reinterpret_cast<Plugin*>(c); }
 
 }  // namespace
@@ -192,7 +187,7 @@ struct HostApi {
   static void deliver(Plugin& p, meter_event_type type, meter_event_fn handler, void* user_data,
                       const Event& e) {
     if (!p.alive()) [[unlikely]] return;
-    const auto data = to_c(e);
+    const auto& data = c_form(e);  // a reference to the tick's own C form; a temporary otherwise
     const meter_event event{type, &data};
     Call call(p);
     const meter_status status = handler(user_data, &event);
@@ -203,7 +198,8 @@ struct HostApi {
   }
 
   /// One bus connection per subscription; the slot holds three pointers, so Boost keeps it
-  /// in its small buffer and a delivery costs one conversion and one indirect call.
+  /// in its small buffer and a delivery costs one indirect call (and, but for the tick, one
+  /// conversion).
   template <class Event>
   static Connection connect(Plugin& p, meter_event_type type, std::string topic,
                             meter_event_fn handler, void* user_data) {
@@ -215,7 +211,8 @@ struct HostApi {
     } else {
       (void)topic;
       return p.host->deps_.bus.subscribe<Event>([&p, handler, user_data](const Event& e) {
-        deliver(p, sdk::EventTraits<decltype(to_c(e))>::kType, handler, user_data, e);
+        deliver(p, sdk::EventTraits<std::decay_t<decltype(c_form(e))>>::kType, handler,
+                user_data, e);
       });
     }
   }

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -76,6 +77,16 @@ const EnergyTick& Meter::tick() noexcept {
   t.active_power_w = m.active_power_w;
   t.reactive_power_var = m.reactive_power_var;
   t.measurement_fault = m.refused > 0;
+  auto& c = t.abi;
+  c.sequence = t.sequence;
+  c.time_utc_ms = t.time.time_since_epoch().count();
+  c.time_valid = t.time_valid ? 1 : 0;
+  c.measurement_fault = t.measurement_fault ? 1 : 0;
+  c.duration_ms = t.duration.count();
+  std::copy(t.delta_mwh.begin(), t.delta_mwh.end(), c.delta_mwh);
+  std::copy(t.total_mwh.begin(), t.total_mwh.end(), c.total_mwh);
+  c.active_power_w = t.active_power_w;
+  c.reactive_power_var = t.reactive_power_var;
   bus_.publish(t);
 
   if (t.sequence % measurements_every_ == 0 || t.sequence == 1) {

@@ -11,6 +11,7 @@
 #include "meter/kernel/energy.h"
 #include "meter/kernel/obis.h"
 #include "meter/kernel/time.h"
+#include "meter/sdk/abi.h"
 
 namespace meter::kernel {
 
@@ -27,6 +28,9 @@ struct EnergyTick {
   double active_power_w = 0;            ///< mean total active power over the tick (+import)
   double reactive_power_var = 0;        ///< mean total reactive power over the tick
   bool measurement_fault = false;       ///< some samples of this tick were refused
+  /// The same tick as the C ABI carries it to plugins: made once per tick by the Meter, so a
+  /// delivery to each subscribing plugin copies nothing.
+  meter_energy_tick abi{};
 };
 
 /// Instantaneous values, published at a lower rate than ticks.
