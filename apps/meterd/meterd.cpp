@@ -249,9 +249,18 @@ void print_report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver
 
   const auto identity = pm.host().software_identity();
   fmt::print(out, "\n-- software identification {}\n", kernel::to_hex(identity.combined));
+  // The load model's own energy, booked as the kernel books it, in the registers' format: in
+  // chip fidelity the two must be equal to the mWh.
   const auto& fed = driver.fed();
-  fmt::print(out, "\n-- load model: {} ticks fed; +A {:.3f} Wh, -A {:.3f} Wh\n", fed.ticks,
-             static_cast<double>(fed.nwh[0]) / 1e9, static_cast<double>(fed.nwh[1]) / 1e9);
+  const auto* import = objects.find(kernel::obis("1-0:1.8.0"));
+  const auto* exported = objects.find(kernel::obis("1-0:2.8.0"));
+  fmt::print(out, "\n-- load model: {} ticks fed\n", fed.ticks);
+  if (import != nullptr && exported != nullptr) {
+    fmt::print(out, "  {:<13} {:>22}  energy the load model fed, import\n", "fed +A",
+               kernel::to_display_string(*import, kernel::Value{fed.nwh[0] / kernel::kNanoPerMilli}));
+    fmt::print(out, "  {:<13} {:>22}  energy the load model fed, export\n", "fed -A",
+               kernel::to_display_string(*exported, kernel::Value{fed.nwh[1] / kernel::kNanoPerMilli}));
+  }
 }
 
 }  // namespace
