@@ -2,6 +2,8 @@
 // ABI — each becomes a status the host can count.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <new>
 #include <stdexcept>
 
@@ -68,6 +70,24 @@ struct ThrowsInHandler {
   }
   Host& host_;
 };
+/// What a plugin heard of the meter, for the fake host's meter-event helpers.
+struct Heard {
+  std::vector<meter_energy_tick> ticks;
+  std::vector<std::int64_t> power_fails;
+  std::vector<meter_power_restore> restores;
+  std::vector<meter_time_changed> changes;
+};
+Heard g_heard;
+struct RecordsMeterEvents {
+  explicit RecordsMeterEvents(Host& host) : host_(host) {}
+  void start() {
+    host_.on<meter_energy_tick>([](const meter_energy_tick& t) { g_heard.ticks.push_back(t); });
+    host_.on<meter_time_event>([](const meter_time_event& e) { g_heard.power_fails.push_back(e.time_utc_ms); });
+    host_.on<meter_power_restore>([](const meter_power_restore& e) { g_heard.restores.push_back(e); });
+    host_.on<meter_time_changed>([](const meter_time_changed& e) { g_heard.changes.push_back(e); });
+  }
+  Host& host_;
+};
 struct Minimal {
   explicit Minimal(Host&) {}
 };
@@ -97,6 +117,47 @@ TEST(Wrapper, AnSdkErrorKeepsItsStatus) {
   FakeHost failing(descriptor_of<FailsStart>());
   ASSERT_EQ(failing.create(), Status::ok);
   EXPECT_EQ(failing.start(), Status::error);
+}
+
+TEST(FakeHost, PublishesTheMetersEventsAsTheMeterDoes) {
+  g_heard = {};
+  FakeHostOptions o;
+  o.start_time_utc_ms = 1'000'000;
+  FakeHost host(descriptor_of<RecordsMeterEvents>(), o);
+  ASSERT_EQ(host.create(), Status::ok);
+  ASSERT_EQ(host.start(), Status::ok);
+  EXPECT_EQ(host.tick(1000, 7, 3), 0u);
+  host.set_time_valid(false);
+  EXPECT_EQ(host.tick(500, 1, 0, true), 0u);
+  ASSERT_EQ(g_heard.ticks.size(), 2u);
+  const auto& first = g_heard.ticks[0];
+  EXPECT_EQ(first.time_utc_ms, 1'001'000) << "the clock advances by the tick first";
+  EXPECT_EQ(first.delta_mwh[0], 7);
+  EXPECT_EQ(first.delta_mwh[1], 3);
+  EXPECT_EQ(first.time_valid, 1);
+  EXPECT_EQ(first.measurement_fault, 0);
+  const auto& second = g_heard.ticks[1];
+  EXPECT_EQ(second.sequence, first.sequence + 1);
+  EXPECT_EQ(second.total_mwh[0], 8);
+  EXPECT_EQ(second.total_mwh[1], 3);
+  EXPECT_EQ(second.time_valid, 0);
+  EXPECT_EQ(second.measurement_fault, 1);
+
+  EXPECT_EQ(host.power_fail(), 0u);
+  EXPECT_EQ(host.power_restore(60'000), 0u);
+  ASSERT_EQ(g_heard.power_fails, std::vector<std::int64_t>{1'001'500});
+  ASSERT_EQ(g_heard.restores.size(), 1u);
+  EXPECT_EQ(g_heard.restores[0].time_utc_ms, 1'061'500);
+  EXPECT_EQ(g_heard.restores[0].outage_ms, 60'000);
+  EXPECT_EQ(g_heard.restores[0].time_valid, 0);
+
+  EXPECT_EQ(host.change_time(5'000'000), 0u);
+  ASSERT_EQ(g_heard.changes.size(), 1u);
+  EXPECT_EQ(g_heard.changes[0].old_time_utc_ms, 1'061'500);
+  EXPECT_EQ(g_heard.changes[0].new_time_utc_ms, 5'000'000);
+  EXPECT_EQ(g_heard.changes[0].was_valid, 0);
+  EXPECT_EQ(host.now_utc_ms(), 5'000'000);
+  EXPECT_TRUE(host.time_valid()) << "a time set makes the time known";
 }
 
 TEST(Wrapper, HandlerFailuresAreCountedNotPropagated) {

@@ -58,38 +58,19 @@ class Rig {
   /// One tick of `duration_ms` ending `duration_ms` later, moving +A and -A.
   void tick(std::int64_t import_mwh, std::int64_t export_mwh = 0, bool fault = false,
             std::int64_t duration_ms = 1000) {
-    host.advance_ms(duration_ms);
-    meter_energy_tick t{};
-    t.sequence = ++sequence_;
-    t.time_utc_ms = host.now_utc_ms();
-    t.time_valid = time_valid ? 1 : 0;
-    t.measurement_fault = fault ? 1 : 0;
-    t.duration_ms = duration_ms;
-    t.delta_mwh[0] = import_mwh;
-    t.delta_mwh[1] = export_mwh;
+    host.set_time_valid(time_valid);
     moved_mwh[0] += import_mwh;
     moved_mwh[1] += export_mwh;
-    ASSERT_EQ(host.publish(t), 0u);
+    ASSERT_EQ(host.tick(duration_ms, import_mwh, export_mwh, fault), 0u);
   }
   /// Ticks of 1 s with a constant load until the clock reads `until_ms`.
   void run_until(std::int64_t until_ms, std::int64_t import_mwh = 100,
                  std::int64_t export_mwh = 0) {
     while (host.now_utc_ms() < until_ms) tick(import_mwh, export_mwh);
   }
-  void power_fail() {
-    const meter_time_event e{host.now_utc_ms()};
-    ASSERT_EQ(host.publish(e), 0u);
-  }
-  void power_restore(std::int64_t outage_ms) {
-    host.advance_ms(outage_ms);
-    const meter_power_restore e{host.now_utc_ms(), outage_ms, 1};
-    ASSERT_EQ(host.publish(e), 0u);
-  }
-  void set_time(std::int64_t new_ms) {
-    const meter_time_changed e{host.now_utc_ms(), new_ms, 1};
-    host.set_time_utc_ms(new_ms);
-    ASSERT_EQ(host.publish(e), 0u);
-  }
+  void power_fail() { ASSERT_EQ(host.power_fail(), 0u); }
+  void power_restore(std::int64_t outage_ms) { ASSERT_EQ(host.power_restore(outage_ms), 0u); }
+  void set_time(std::int64_t new_ms) { ASSERT_EQ(host.change_time(new_ms), 0u); }
 
   /// The profile object, with `selector` written first.
   Profile profile(const std::string& selector = "all") {
@@ -109,11 +90,8 @@ class Rig {
   }
 
   sdk::testing::FakeHost host;
-  bool time_valid = true;
+  bool time_valid = true;  ///< the clock's validity for the next ticks
   std::array<std::int64_t, 2> moved_mwh{};
-
- private:
-  std::uint64_t sequence_ = 0;
 };
 
 }  // namespace meter::plugins::load_profile::testing

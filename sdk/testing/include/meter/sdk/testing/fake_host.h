@@ -156,6 +156,7 @@ class FakeHost {
     uptime_ms_ += step_ms;
   }
   std::int64_t now_utc_ms() const noexcept { return now_utc_ms_; }
+  bool time_valid() const noexcept { return time_valid_; }
 
   // ----- events ----------------------------------------------------------------------------
 
@@ -187,22 +188,46 @@ class FakeHost {
                                payload.size(), now_utc_ms_};
     return publish(METER_EVENT_PLUGIN, &e, topic.c_str());
   }
-  /// Builds and publishes an energy tick of `duration_ms` with `delta_import_mwh` imported;
-  /// advances the clock by the duration first.
-  std::size_t tick(std::int64_t duration_ms, std::int64_t delta_import_mwh) {
+  /// Builds and publishes an energy tick as the meter does: the clock advances by
+  /// `duration_ms` first; +A moves by `import_mwh` and -A by `export_mwh`; the tick carries the
+  /// clock's validity and, when asked, a measurement fault. Returns the handlers that failed.
+  std::size_t tick(std::int64_t duration_ms, std::int64_t import_mwh, std::int64_t export_mwh = 0,
+                   bool measurement_fault = false) {
     advance_ms(duration_ms);
     meter_energy_tick t{};
     t.sequence = ++tick_sequence_;
     t.time_utc_ms = now_utc_ms_;
     t.time_valid = time_valid_ ? 1 : 0;
+    t.measurement_fault = measurement_fault ? 1 : 0;
     t.duration_ms = duration_ms;
-    t.delta_mwh[0] = delta_import_mwh;
-    total_import_mwh_ += delta_import_mwh;
+    t.delta_mwh[0] = import_mwh;
+    t.delta_mwh[1] = export_mwh;
+    total_import_mwh_ += import_mwh;
+    total_export_mwh_ += export_mwh;
     t.total_mwh[0] = total_import_mwh_;
-    t.active_power_w = duration_ms > 0 ? static_cast<double>(delta_import_mwh) * 3600.0 /
+    t.total_mwh[1] = total_export_mwh_;
+    t.active_power_w = duration_ms > 0 ? static_cast<double>(import_mwh - export_mwh) * 3600.0 /
                                              static_cast<double>(duration_ms)
                                        : 0.0;
     return publish(t);
+  }
+  /// The supply fails now: PowerFail.
+  std::size_t power_fail() {
+    const meter_time_event e{now_utc_ms_};
+    return publish(e);
+  }
+  /// The supply comes back after `outage_ms` (the clock advances by it): PowerRestore.
+  std::size_t power_restore(std::int64_t outage_ms) {
+    advance_ms(outage_ms);
+    const meter_power_restore e{now_utc_ms_, outage_ms, time_valid_ ? 1 : 0};
+    return publish(e);
+  }
+  /// The meter's time is set to `new_utc_ms`: the clock moves and TimeChanged goes out.
+  std::size_t change_time(std::int64_t new_utc_ms) {
+    const meter_time_changed e{now_utc_ms_, new_utc_ms, time_valid_ ? 1 : 0};
+    now_utc_ms_ = new_utc_ms;
+    time_valid_ = true;
+    return publish(e);
   }
   std::size_t subscriptions() const noexcept { return subscriptions_.size(); }
   /// Handler calls that threw or returned an error.
@@ -527,6 +552,7 @@ class FakeHost {
   bool time_valid_ = true;
   std::uint64_t tick_sequence_ = 0;
   std::int64_t total_import_mwh_ = 0;
+  std::int64_t total_export_mwh_ = 0;
   std::uint64_t next_subscription_ = 0;
   std::map<std::uint64_t, Subscription> subscriptions_;
   std::map<std::uint64_t, Object> objects_;
