@@ -1,13 +1,8 @@
-// Formatting of OBIS codes.
+// Formatting of OBIS codes: the SDK's, as plugins format them.
 #include "meter/kernel/obis.h"
-
-#include <fmt/format.h>
 
 namespace meter::kernel {
 
-std::string Obis::to_string() const {
-  if (f == 255) return fmt::format("{}-{}:{}.{}.{}", a, b, c, d, e);
-  return fmt::format("{}-{}:{}.{}.{}*{}", a, b, c, d, e, f);
-}
+std::string Obis::to_string() const { return sdk::to_string(meter_obis{a, b, c, d, e, f}); }
 
 }  // namespace meter::kernel

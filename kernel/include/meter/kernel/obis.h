@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "meter/sdk/obis.h"
+
 namespace meter::kernel {
 
 /// An OBIS code A-B:C.D.E*F. F defaults to 255 ("not used"), as in the standard's short form.
@@ -22,38 +24,11 @@ struct Obis {
   friend constexpr auto operator<=>(const Obis&, const Obis&) = default;
 };
 
-namespace detail {
-constexpr bool parse_group(std::string_view& text, char separator, std::uint8_t& out) noexcept {
-  unsigned value = 0;
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-    value = value * 10 + static_cast<unsigned>(text[digits] - '0');
-    if (value > 255) return false;
-    ++digits;
-  }
-  if (digits == 0) return false;
-  text.remove_prefix(digits);
-  if (separator != '\0') {
-    if (text.empty() || text.front() != separator) return false;
-    text.remove_prefix(1);
-  }
-  out = static_cast<std::uint8_t>(value);
-  return true;
-}
-}  // namespace detail
-
+// The one parser is the SDK's, so plugins and the kernel read codes the same way.
 constexpr std::optional<Obis> Obis::parse(std::string_view text) noexcept {
-  Obis o;
-  if (!detail::parse_group(text, '-', o.a) || !detail::parse_group(text, ':', o.b) ||
-      !detail::parse_group(text, '.', o.c) || !detail::parse_group(text, '.', o.d) ||
-      !detail::parse_group(text, '\0', o.e)) {
-    return std::nullopt;
-  }
-  if (text.empty()) return o;
-  if (text.front() != '*') return std::nullopt;
-  text.remove_prefix(1);
-  if (!detail::parse_group(text, '\0', o.f) || !text.empty()) return std::nullopt;
-  return o;
+  const auto c = sdk::parse_obis(text);
+  if (!c) return std::nullopt;
+  return Obis{c->a, c->b, c->c, c->d, c->e, c->f};
 }
 
 /// A compile-time OBIS code: `obis("1-0:1.8.0")`; a malformed literal does not compile.
