@@ -137,17 +137,4 @@ std::optional<ZoneFacts> zone_facts(const std::string& zone_name, const Civil& l
   return f;
 }
 
-std::optional<Civil> utc_to_local(const std::string& zone_name, const Civil& utc) {
-  const date::time_zone* zone = nullptr;
-  try {
-    zone = date::locate_zone(zone_name);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-  const date::sys_seconds t{std::chrono::seconds{days_from_civil(utc) * 86400 + utc.hour * 3600 +
-                                                 utc.minute * 60 + utc.second}};
-  const auto local = zone->to_local(t);
-  return civil_from_utc(local.time_since_epoch().count());
-}
-
 }  // namespace meter::c1219::detail

@@ -40,7 +40,5 @@ struct ZoneFacts {
 /// repeated hour); nullopt when the zone is not in the tz database.
 std::optional<ZoneFacts> zone_facts(const std::string& zone_name, const Civil& local,
                                     const std::string& abbrev);
-/// A UTC civil time converted to the zone's local civil time; nullopt for an unknown zone.
-std::optional<Civil> utc_to_local(const std::string& zone_name, const Civil& utc);
 
 }  // namespace meter::c1219::detail

@@ -83,13 +83,13 @@ Outcome set_date_time(MeterView& m, Reader& in) {
     }
   }
   if (!valid_civil(target)) return outcome(ProcedureResult::invalid_parameter);
+  // The clock object takes local time, or UTC as "YYYY-MM-DDTHH:MM:SSZ".
+  std::string text = clock_write_text(target);
   if (utc) {
-    auto zone = m.text(objects::kTimeZone);
-    auto local = zone ? utc_to_local(*zone, target) : std::nullopt;
-    if (!local) return outcome(ProcedureResult::conflict_with_setup);
-    target = *local;
+    text[10] = 'T';
+    text += 'Z';
   }
-  return write_object(m, objects::kClockWrite, Value{clock_write_text(target)});
+  return write_object(m, objects::kClockWrite, Value{text});
 }
 
 Outcome list_objects(MeterView& m, Reader& in) {

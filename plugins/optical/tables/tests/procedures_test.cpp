@@ -87,9 +87,11 @@ TEST_F(Procedures, SetTimeOnlyOrDateOnlyKeepsTheOtherPart) {
   EXPECT_EQ(std::get<std::string>(source.writes.at(1).second), "2026-12-31 09:15:30");
 }
 
-TEST_F(Procedures, SetDateAndTimeInUtcIsConvertedToLocal) {
+TEST_F(Procedures, SetDateAndTimeInUtcIsWrittenAsUtc) {
+  ObjectMeta clock = *source.meta(objects::kClock);
+  source.add(clock, Value{std::string("2026-07-15 14:30:05 EDT")});  // takes either form
   ASSERT_EQ(run(procedure::kSetDateTime, {0x07, 26, 7, 16, 13, 0, 0, 0x10}), ResponseCode::ok);
-  EXPECT_EQ(std::get<std::string>(source.writes.at(0).second), "2026-07-16 09:00:00");  // EDT
+  EXPECT_EQ(std::get<std::string>(source.writes.at(0).second), "2026-07-16T13:00:00Z");
 }
 
 TEST_F(Procedures, SetDateAndTimeRefusals) {

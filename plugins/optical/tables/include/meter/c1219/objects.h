@@ -32,15 +32,16 @@ inline constexpr unsigned kErrorMeasurement = 1U << 0;
 inline constexpr unsigned kErrorTimeUnknown = 1U << 1;
 inline constexpr unsigned kErrorStorage = 1U << 2;
 
-// The three parameters being added to the kernel: the clock is set by writing local text
-// "YYYY-MM-DD HH:MM:SS" to the clock object; the electronic seal is a boolean; the display
-// multiplier an integer 1..240.
+// The kernel's settable parameters (docs/objects.md): the clock is set by writing local text
+// "YYYY-MM-DD HH:MM:SS" (or UTC "YYYY-MM-DDTHH:MM:SSZ") to the clock object; the electronic
+// seal is a boolean (true sealed); the display multiplier an integer 1..240.
 inline constexpr auto kClockWrite = kClock;
 inline constexpr auto kElectronicSeal = obis("0-0:128.6.7");
 inline constexpr auto kDisplayMultiplier = obis("0-0:128.8.0");
 
-/// The utility's meter id (ST-5), when the registry has it (DLMS device ID 2).
-inline constexpr auto kMeterIdObject = obis("0-0:96.1.1");
+/// The utility's meter id (ST-5), when the registry has it (a text, DLMS device ID 9; the
+/// kernel's nameplate objects use 0-0:96.1.0..6 and 9).
+inline constexpr auto kMeterIdObject = obis("0-0:96.1.8");
 
 // Plugin tou.
 inline constexpr auto kCurrentRate = obis("0-0:96.14.0");
