@@ -15,7 +15,7 @@ namespace {
 using namespace testing;
 using Bytes = std::vector<std::uint8_t>;
 
-TEST(Directory, ListsEveryObjectWithTypeUnitScalerClassAndRoles) {
+TEST(C1219Directory, ListsEveryObjectWithTypeUnitScalerClassAndRoles) {
   FakeSource source;
   fill_meter(source);
   Tables tables(source, test_identification());
@@ -30,14 +30,14 @@ TEST(Directory, ListsEveryObjectWithTypeUnitScalerClassAndRoles) {
   EXPECT_EQ(tables.read(table::kObjectDirectory).data.size(), 2 + 13 * (all.size() - 1));
 }
 
-TEST(Directory, NameplateIsTextLines) {
+TEST(C1219Directory, NameplateIsTextLines) {
   FakeSource source;
   fill_meter(source);
   Tables tables(source, test_identification());
   EXPECT_EQ(tables.read(table::kNameplate).data, bytes("Kh: 1.0 Wh\nform: 2S\n"));
 }
 
-TEST(ValueCodec, RoundTripsEveryType) {
+TEST(C1219ValueCodec, RoundTripsEveryType) {
   for (const Value& v : {Value{true}, Value{std::int64_t{-5}}, Value{std::uint64_t{1} << 63},
                          Value{-2.5}, Value{std::string("t\xC3\xA9xt")}, Value{Bytes{1, 2, 3}},
                          Value{std::string()}}) {
@@ -55,7 +55,7 @@ TEST(ValueCodec, RoundTripsEveryType) {
   EXPECT_EQ(real, cat({{4}, le(std::bit_cast<std::uint64_t>(1.0), 8)}));
 }
 
-TEST(ValueCodec, RefusesMalformedEncodings) {
+TEST(C1219ValueCodec, RefusesMalformedEncodings) {
   std::string error;
   for (const Bytes& b : {Bytes{}, Bytes{7, 0}, Bytes{1, 2}, Bytes{2, 1, 2}, Bytes{5, 3, 0, 0, 0, 'a'},
                          Bytes{6, 1, 0}}) {

@@ -14,7 +14,7 @@ using namespace testing;
 using meter::sdk::obis;
 using Bytes = std::vector<std::uint8_t>;
 
-class Decade0 : public ::testing::Test {
+class C1219Decade0 : public ::testing::Test {
  protected:
   void SetUp() override { fill_meter(source); }
   void add_meter_id() {
@@ -29,7 +29,7 @@ class Decade0 : public ::testing::Test {
   Tables tables{source, test_identification()};
 };
 
-TEST_F(Decade0, GeneralConfigurationListsWhatTheMeterImplements) {
+TEST_F(C1219Decade0, GeneralConfigurationListsWhatTheMeterImplements) {
   const Bytes expected = cat({
       {0x04, 0x0A, 0xBB}, bytes("MTRP"), {0x02, 0x00, 0xFF, 0xFF, 0x01, 0x00},
       {10, 1, 2, 1, 1, 0},
@@ -44,7 +44,7 @@ TEST_F(Decade0, GeneralConfigurationListsWhatTheMeterImplements) {
   EXPECT_EQ(r.data, expected);
 }
 
-TEST_F(Decade0, TablesOfAbsentPluginsAreNotUsedAndAnswerSns) {
+TEST_F(C1219Decade0, TablesOfAbsentPluginsAreNotUsedAndAnswerSns) {
   source.remove(objects::kLoadProfile);
   source.remove(objects::kAuditLog);
   const ReadResult st0 = tables.read(table::kGeneralConfiguration);
@@ -61,13 +61,13 @@ TEST_F(Decade0, TablesOfAbsentPluginsAreNotUsedAndAnswerSns) {
   EXPECT_EQ(tables.write(2, 0, Bytes{1}), ResponseCode::sns);
 }
 
-TEST_F(Decade0, ManufacturerIdentificationComesFromTheIdentification) {
+TEST_F(C1219Decade0, ManufacturerIdentificationComesFromTheIdentification) {
   const Bytes expected =
       cat({bytes("MTRP"), bytes("SIM-TOU", 8), {1, 2, 0, 7}, bytes("2026-0001", 16)});
   EXPECT_EQ(tables.read(table::kManufacturerIdentification).data, expected);
 }
 
-TEST_F(Decade0, IdentificationTextIsCutPaddedAndLatin1) {
+TEST_F(C1219Decade0, IdentificationTextIsCutPaddedAndLatin1) {
   Identification id = test_identification();
   id.manufacturer = "ABCDEFG";
   id.model = "Z\xC3\xA4hler\xE2\x82\xAC";  // "Zähler€": ä is Latin-1, € is not
@@ -77,12 +77,12 @@ TEST_F(Decade0, IdentificationTextIsCutPaddedAndLatin1) {
             cat({bytes("ABCD"), {'Z', 0xE4, 'h', 'l', 'e', 'r', '?', ' '}}));
 }
 
-TEST_F(Decade0, ModeAndStatusOfAHealthyMeter) {
+TEST_F(C1219Decade0, ModeAndStatusOfAHealthyMeter) {
   // METERING; no standard flag; manufacturer flags: cover sealed, test LED active.
   EXPECT_EQ(tables.read(table::kModeStatus).data, (Bytes{0x01, 0x00, 0x00, 0x00, 0x21}));
 }
 
-TEST_F(Decade0, StatusFlagsFollowTheErrorRegisterSealsDemandAndExport) {
+TEST_F(C1219Decade0, StatusFlagsFollowTheErrorRegisterSealsDemandAndExport) {
   source.set(objects::kErrorRegister, Value{std::uint64_t{7}});
   source.set(objects::kSealState, Value{std::uint64_t{0}});
   source.set(objects::kExportPower, Value{1500.0});
@@ -93,19 +93,19 @@ TEST_F(Decade0, StatusFlagsFollowTheErrorRegisterSealsDemandAndExport) {
   EXPECT_EQ(tables.read(table::kModeStatus).data, (Bytes{0x01, 0xE0, 0x38, 0x00, 0x70}));
 }
 
-TEST_F(Decade0, ATamperedAuditChainIsTamperAndSelfCheckError) {
+TEST_F(C1219Decade0, ATamperedAuditChainIsTamperAndSelfCheckError) {
   source.set(objects::kAuditStatus, Value{std::string("5 of 40 records, 0 lost because full, "
                                                       "recording; chain TAMPERED: record 3")});
   EXPECT_EQ(tables.read(table::kModeStatus).data, (Bytes{0x01, 0x04, 0x10, 0x00, 0x21}));
 }
 
-TEST_F(Decade0, DeviceIdentificationIsTheIdentificationsIdWithoutAnObject) {
+TEST_F(C1219Decade0, DeviceIdentificationIsTheIdentificationsIdWithoutAnObject) {
   EXPECT_EQ(tables.read(table::kDeviceIdentification).data, bytes("TORONTO-0001", 20));
   EXPECT_EQ(tables.write(table::kDeviceIdentification, 0, bytes("OTHER", 20)), ResponseCode::onp);
   EXPECT_TRUE(source.writes.empty());
 }
 
-TEST_F(Decade0, DeviceIdentificationIsWrittenThroughTheGate) {
+TEST_F(C1219Decade0, DeviceIdentificationIsWrittenThroughTheGate) {
   add_meter_id();
   EXPECT_EQ(tables.read(table::kDeviceIdentification).data, bytes("SITE-42", 20));
   EXPECT_EQ(tables.read(table::kGeneralConfiguration).data[19 + 10 + 1 + 2 + 1], 0xA0);  // 5, 7
@@ -116,7 +116,7 @@ TEST_F(Decade0, DeviceIdentificationIsWrittenThroughTheGate) {
   EXPECT_EQ(std::get<std::string>(source.value(objects::kMeterIdObject)), "SITE-99");
 }
 
-TEST_F(Decade0, DeviceIdentificationRefusals) {
+TEST_F(C1219Decade0, DeviceIdentificationRefusals) {
   add_meter_id();
   EXPECT_EQ(tables.write(table::kDeviceIdentification, 0, bytes("X", 21)), ResponseCode::iar);
   EXPECT_EQ(tables.write(table::kDeviceIdentification, 19, bytes("XY")), ResponseCode::iar);
@@ -130,14 +130,14 @@ TEST_F(Decade0, DeviceIdentificationRefusals) {
   EXPECT_EQ(std::get<std::string>(source.value(objects::kMeterIdObject)), "SITE-42");
 }
 
-TEST_F(Decade0, ReadOnlyTablesRefuseWrites) {
+TEST_F(C1219Decade0, ReadOnlyTablesRefuseWrites) {
   for (int t : {0, 1, 3, 8, 21, 23, 52, 64, 74, 2048}) {
     EXPECT_EQ(tables.write(static_cast<std::uint16_t>(t), 0, Bytes{0}), ResponseCode::onp) << t;
   }
   EXPECT_EQ(tables.read(table::kProcedureInitiate).code, ResponseCode::onp);
 }
 
-TEST_F(Decade0, PartialReadsAtTheEdges) {
+TEST_F(C1219Decade0, PartialReadsAtTheEdges) {
   const Bytes full = tables.read(table::kGeneralConfiguration).data;
   ASSERT_EQ(full.size(), 44U);
   EXPECT_EQ(tables.read(0, 0, 44).data, full);
@@ -152,7 +152,7 @@ TEST_F(Decade0, PartialReadsAtTheEdges) {
   EXPECT_EQ(tables.read(99, 0, 1).code, ResponseCode::sns);
 }
 
-TEST_F(Decade0, ResponseCodesHaveTheirC1218Numbers) {
+TEST_F(C1219Decade0, ResponseCodesHaveTheirC1218Numbers) {
   EXPECT_EQ(static_cast<int>(ResponseCode::dlk), 0x08);
   EXPECT_EQ(static_cast<int>(ResponseCode::isss), 0x0A);
   EXPECT_STREQ(to_string(ResponseCode::iar), "iar");

@@ -14,30 +14,30 @@ using namespace testing;
 using Bytes = std::vector<std::uint8_t>;
 namespace lp = meter::plugins::load_profile;
 
-class Decade6 : public ::testing::Test {
+class C1219Decade6 : public ::testing::Test {
  protected:
   void SetUp() override { fill_meter(source); }
   FakeSource source;
   Tables tables{source, test_identification()};
 };
 
-TEST_F(Decade6, ActualLoadProfileHasOneBlockPerRecord) {
+TEST_F(C1219Decade6, ActualLoadProfileHasOneBlockPerRecord) {
   // 3 blocks of 15 octets; scalars and divisors, extended status; UINT32; 1 interval a block.
   EXPECT_EQ(tables.read(table::kActualLoadProfile).data,
             (Bytes{45, 0, 0, 0, 0x40, 0x04, 0x04, 3, 0, 1, 0, 2, 15}));
 }
 
-TEST_F(Decade6, ControlNamesChannelSourcesAndThePulseDivisor) {
+TEST_F(C1219Decade6, ControlNamesChannelSourcesAndThePulseDivisor) {
   EXPECT_EQ(tables.read(table::kLoadProfileControl).data,
             (Bytes{0, 0, 0xFF, 0, 1, 0xFF, 4, 1, 0, 1, 0, 2, 0, 2, 0}));
 }
 
-TEST_F(Decade6, StatusCountsValidBlocksAndNamesTheNewest) {
+TEST_F(C1219Decade6, StatusCountsValidBlocksAndNamesTheNewest) {
   EXPECT_EQ(tables.read(table::kLoadProfileStatus).data,
             (Bytes{0x24, 3, 0, 2, 0, 9, 0, 0, 0, 3, 0, 1, 0}));
 }
 
-TEST_F(Decade6, DataCarriesEndTimesStatusAndPulses) {
+TEST_F(C1219Decade6, DataCarriesEndTimesStatusAndPulses) {
   const Bytes expected = cat({
       {26, 7, 15, 18, 0}, {0x00, 0x00}, le(120, 4), le(0, 4),
       {26, 7, 15, 18, 15}, {0x22, 0x20}, le(5, 4), le(1, 4),          // PF, partial
@@ -46,7 +46,7 @@ TEST_F(Decade6, DataCarriesEndTimesStatusAndPulses) {
   EXPECT_EQ(tables.read(table::kLoadProfileDataSet1).data, expected);
 }
 
-TEST_F(Decade6, ThreeChannelsUseTwoChannelStatusOctets) {
+TEST_F(C1219Decade6, ThreeChannelsUseTwoChannelStatusOctets) {
   lp::Profile p = test_profile();
   p.channels.push_back({1, 0, 5, 8, 0, 255});
   p.records.resize(1);
@@ -58,13 +58,13 @@ TEST_F(Decade6, ThreeChannelsUseTwoChannelStatusOctets) {
   EXPECT_EQ(tables.read(table::kLoadProfileControl).data[7], 3);  // Q1 is source 3
 }
 
-TEST_F(Decade6, ScalingGivesKhDivisorAndChannels) {
+TEST_F(C1219Decade6, ScalingGivesKhDivisorAndChannels) {
   EXPECT_EQ(tables.read(table::kLoadProfileScaling).data,
             cat({{15, 2, 1, 0, 1, 8, 0, 255, 1, 0, 2, 8, 0, 255}, le(2, 4), le(1'000'000'000, 8),
                  le(3, 4)}));
 }
 
-TEST_F(Decade6, AnEmptyProfileHasNoBlocks) {
+TEST_F(C1219Decade6, AnEmptyProfileHasNoBlocks) {
   lp::Profile p = test_profile();
   p.records.clear();
   source.set(objects::kLoadProfile, Value{lp::encode_profile(p)});
@@ -75,7 +75,7 @@ TEST_F(Decade6, AnEmptyProfileHasNoBlocks) {
   EXPECT_TRUE(data.data.empty());
 }
 
-TEST_F(Decade6, UnreadableOrMalformedProfiles) {
+TEST_F(C1219Decade6, UnreadableOrMalformedProfiles) {
   ObjectMeta m = *source.meta(objects::kLoadProfile);
   m.read_roles = kConfigurator;
   source.add(m, Value{lp::encode_profile(test_profile())});

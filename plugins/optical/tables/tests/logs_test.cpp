@@ -17,7 +17,7 @@ namespace audit = meter::plugins::sealing_audit;
 constexpr std::size_t kEntry = 29;
 constexpr std::size_t kHeader = 11;
 
-class Decade7 : public ::testing::Test {
+class C1219Decade7 : public ::testing::Test {
  protected:
   void SetUp() override { fill_meter(source); }
   Bytes entry(const Bytes& log, std::size_t element) {
@@ -30,18 +30,18 @@ class Decade7 : public ::testing::Test {
 
 const Bytes kStdEvents{0x16, 0x08, 0x10, 0x00, 0x10, 0x80, 0x00, 0x03};
 
-TEST_F(Decade7, ActualLogTakesTheCapacityFromTheStatus) {
+TEST_F(C1219Decade7, ActualLogTakesTheCapacityFromTheStatus) {
   EXPECT_EQ(tables.read(table::kActualLog).data, (Bytes{0x1F, 8, 1, 15, 15, 40, 0, 40, 0}));
 }
 
-TEST_F(Decade7, EventsIdentificationAndControlListTheMappedEvents) {
+TEST_F(C1219Decade7, EventsIdentificationAndControlListTheMappedEvents) {
   EXPECT_EQ(tables.read(table::kEventsIdentification).data, cat({kStdEvents, {0x0F}}));
   const Bytes control = cat({kStdEvents, {0x0F}, Bytes(14, 0)});
   EXPECT_EQ(tables.read(table::kHistoryLogControl).data, control);
   EXPECT_EQ(tables.read(table::kEventLogControl).data, control);
 }
 
-TEST_F(Decade7, HistoryLogMapsEachRecordToItsEventCode) {
+TEST_F(C1219Decade7, HistoryLogMapsEachRecordToItsEventCode) {
   const Bytes log = tables.read(table::kHistoryLogData).data;
   ASSERT_EQ(log.size(), kHeader + 40 * kEntry);
   EXPECT_EQ(Bytes(log.begin(), log.begin() + kHeader),
@@ -58,7 +58,7 @@ TEST_F(Decade7, HistoryLogMapsEachRecordToItsEventCode) {
   EXPECT_EQ(tables.read(table::kEventLogData).data, log);
 }
 
-TEST_F(Decade7, EntriesKeepTheirPlaceInTheRing) {
+TEST_F(C1219Decade7, EntriesKeepTheirPlaceInTheRing) {
   audit::Log log = test_log();
   log.capacity = 3;
   log.dropped = 2;
@@ -73,7 +73,7 @@ TEST_F(Decade7, EntriesKeepTheirPlaceInTheRing) {
   EXPECT_EQ(entry(data, 2), Bytes(kEntry, 0));
 }
 
-TEST_F(Decade7, SealBrokenAndOtherKinds) {
+TEST_F(C1219Decade7, SealBrokenAndOtherKinds) {
   audit::Log log = test_log();
   auto set_kind = [&log](std::size_t i, audit::RecordKind k, const std::string& new_value) {
     log.entries[i].record.kind = k;
@@ -94,14 +94,14 @@ TEST_F(Decade7, SealBrokenAndOtherKinds) {
   EXPECT_EQ(entry(data, 4)[12], 47);
 }
 
-TEST_F(Decade7, ThePublicMayNotReadTheLog) {
+TEST_F(C1219Decade7, ThePublicMayNotReadTheLog) {
   source.role = kPublic;
   EXPECT_EQ(tables.read(table::kHistoryLogData).code, ResponseCode::isc);
   EXPECT_EQ(tables.read(table::kEventLogData).code, ResponseCode::isc);
   EXPECT_EQ(tables.read(table::kActualLog).code, ResponseCode::ok);
 }
 
-TEST_F(Decade7, WithoutAStatusTheCapacityComesFromTheLog) {
+TEST_F(C1219Decade7, WithoutAStatusTheCapacityComesFromTheLog) {
   source.remove(objects::kAuditStatus);
   EXPECT_EQ(tables.read(table::kActualLog).data, (Bytes{0x1F, 8, 1, 15, 15, 40, 0, 40, 0}));
   source.set(objects::kAuditLog, Value{Bytes{'S', 'A', 'L'}});

@@ -17,7 +17,7 @@ using meter::sdk::obis;
 using meter::sdk::operator==;
 using Bytes = std::vector<std::uint8_t>;
 
-class Procedures : public ::testing::Test {
+class C1219Procedures : public ::testing::Test {
  protected:
   void SetUp() override { fill_meter(source); }
   // Writes ST-7 and returns the write's code; `last` gets ST-8.
@@ -38,13 +38,13 @@ class Procedures : public ::testing::Test {
   Bytes last;
 };
 
-TEST_F(Procedures, ResponseEchoesTheRequestAndIsNotReadyBefore) {
+TEST_F(C1219Procedures, ResponseEchoesTheRequestAndIsNotReadyBefore) {
   EXPECT_EQ(tables.read(table::kProcedureResponse).code, ResponseCode::dnr);
   ASSERT_EQ(run(procedure::kReactivateTestLed, {}), ResponseCode::ok);
   EXPECT_EQ(last, (Bytes{0x01, 0x08, 41, 0}));
 }
 
-TEST_F(Procedures, RemoteResetResetsDemand) {
+TEST_F(C1219Procedures, RemoteResetResetsDemand) {
   ASSERT_EQ(run(procedure::kRemoteReset, {0x01}), ResponseCode::ok);
   EXPECT_EQ(last, (Bytes{9, 0, 41, 0}));
   ASSERT_EQ(source.writes.size(), 1U);
@@ -52,7 +52,7 @@ TEST_F(Procedures, RemoteResetResetsDemand) {
   EXPECT_TRUE(std::get<bool>(source.writes[0].second));
 }
 
-TEST_F(Procedures, RemoteResetRefusals) {
+TEST_F(C1219Procedures, RemoteResetRefusals) {
   source.set(objects::kDemandLockout, Value{std::uint64_t{600}});
   EXPECT_EQ(run(procedure::kRemoteReset, {0x01}), ResponseCode::ok);
   EXPECT_EQ(result(), ProcedureResult::timing_constraint);
@@ -71,7 +71,7 @@ TEST_F(Procedures, RemoteResetRefusals) {
   EXPECT_TRUE(source.writes.empty());
 }
 
-TEST_F(Procedures, SetDateAndTimeWritesLocalText) {
+TEST_F(C1219Procedures, SetDateAndTimeWritesLocalText) {
   ASSERT_EQ(run(procedure::kSetDateTime, {0x03, 26, 7, 16, 9, 0, 0, 0}), ResponseCode::ok);
   EXPECT_EQ(result(), ProcedureResult::completed);
   ASSERT_EQ(source.writes.size(), 1U);
@@ -79,7 +79,7 @@ TEST_F(Procedures, SetDateAndTimeWritesLocalText) {
   EXPECT_EQ(std::get<std::string>(source.writes[0].second), "2026-07-16 09:00:00");
 }
 
-TEST_F(Procedures, SetTimeOnlyOrDateOnlyKeepsTheOtherPart) {
+TEST_F(C1219Procedures, SetTimeOnlyOrDateOnlyKeepsTheOtherPart) {
   ASSERT_EQ(run(procedure::kSetDateTime, {0x01, 0, 0, 0, 9, 15, 30, 0}), ResponseCode::ok);
   EXPECT_EQ(std::get<std::string>(source.writes.at(0).second), "2026-07-15 09:15:30");
   ASSERT_EQ(run(procedure::kSetDateTime, {0x02, 26, 12, 31, 0, 0, 0, 0}), ResponseCode::ok);
@@ -87,14 +87,14 @@ TEST_F(Procedures, SetTimeOnlyOrDateOnlyKeepsTheOtherPart) {
   EXPECT_EQ(std::get<std::string>(source.writes.at(1).second), "2026-12-31 09:15:30");
 }
 
-TEST_F(Procedures, SetDateAndTimeInUtcIsWrittenAsUtc) {
+TEST_F(C1219Procedures, SetDateAndTimeInUtcIsWrittenAsUtc) {
   ObjectMeta clock = *source.meta(objects::kClock);
   source.add(clock, Value{std::string("2026-07-15 14:30:05 EDT")});  // takes either form
   ASSERT_EQ(run(procedure::kSetDateTime, {0x07, 26, 7, 16, 13, 0, 0, 0x10}), ResponseCode::ok);
   EXPECT_EQ(std::get<std::string>(source.writes.at(0).second), "2026-07-16T13:00:00Z");
 }
 
-TEST_F(Procedures, SetDateAndTimeRefusals) {
+TEST_F(C1219Procedures, SetDateAndTimeRefusals) {
   EXPECT_EQ(run(procedure::kSetDateTime, {0x03, 26, 13, 1, 0, 0, 0, 0}), ResponseCode::ok);
   EXPECT_EQ(result(), ProcedureResult::invalid_parameter);
   EXPECT_EQ(run(procedure::kSetDateTime, {0x03, 26, 2, 29, 0, 0, 0, 0}), ResponseCode::ok);
@@ -112,7 +112,7 @@ TEST_F(Procedures, SetDateAndTimeRefusals) {
   EXPECT_TRUE(source.writes.empty());
 }
 
-TEST_F(Procedures, BillingResetAndPreset) {
+TEST_F(C1219Procedures, BillingResetAndPreset) {
   ASSERT_EQ(run(procedure::kBillingPreset, cat({{1}, le(0, 8)})), ResponseCode::ok);
   ASSERT_EQ(run(procedure::kBillingPreset, cat({{2}, le(5'000'000, 8)})), ResponseCode::ok);
   EXPECT_EQ(result(), ProcedureResult::completed);
@@ -123,7 +123,7 @@ TEST_F(Procedures, BillingResetAndPreset) {
   EXPECT_EQ(std::get<std::int64_t>(source.writes[1].second), 5'000'000);
 }
 
-TEST_F(Procedures, BillingPresetRefusals) {
+TEST_F(C1219Procedures, BillingPresetRefusals) {
   EXPECT_EQ(run(procedure::kBillingPreset, cat({{3}, le(0, 8)})), ResponseCode::ok);
   EXPECT_EQ(result(), ProcedureResult::invalid_parameter);
   EXPECT_EQ(run(procedure::kBillingPreset, cat({{1}, le(static_cast<std::uint64_t>(-5), 8)})),
@@ -141,7 +141,7 @@ TEST_F(Procedures, BillingPresetRefusals) {
   EXPECT_TRUE(source.writes.empty());
 }
 
-TEST_F(Procedures, TestLedSealAndDisplayMultiplier) {
+TEST_F(C1219Procedures, TestLedSealAndDisplayMultiplier) {
   ASSERT_EQ(run(procedure::kReactivateTestLed, {}), ResponseCode::ok);
   ASSERT_EQ(run(procedure::kElectronicSeal, {1}), ResponseCode::ok);
   ASSERT_EQ(run(procedure::kDisplayMultiplier, {240}), ResponseCode::ok);
@@ -154,7 +154,7 @@ TEST_F(Procedures, TestLedSealAndDisplayMultiplier) {
   EXPECT_EQ(std::get<std::int64_t>(source.writes[2].second), 240);
 }
 
-TEST_F(Procedures, SealMultiplierAndLedRefusals) {
+TEST_F(C1219Procedures, SealMultiplierAndLedRefusals) {
   for (const Bytes& p : {Bytes{}, Bytes{2}, Bytes{1, 1}}) {
     EXPECT_EQ(run(procedure::kElectronicSeal, p), ResponseCode::ok);
     EXPECT_EQ(result(), ProcedureResult::invalid_parameter);
@@ -179,7 +179,7 @@ TEST_F(Procedures, SealMultiplierAndLedRefusals) {
   EXPECT_TRUE(source.writes.empty());
 }
 
-TEST_F(Procedures, ReadObjectAnswersAndSelectsItForMt2) {
+TEST_F(C1219Procedures, ReadObjectAnswersAndSelectsItForMt2) {
   EXPECT_EQ(tables.read(table::kObjectValue).code, ResponseCode::dnr);
   ASSERT_EQ(run(procedure::kReadObject, {1, 0, 1, 8, 0, 255}), ResponseCode::ok);
   const Bytes value = cat({{1, 0, 1, 8, 0, 255}, {2}, le(123'456'789, 8)});
@@ -190,7 +190,7 @@ TEST_F(Procedures, ReadObjectAnswersAndSelectsItForMt2) {
             cat({{1, 0, 1, 8, 0, 255}, {2}, le(7, 8)}));  // MT-2 is read live
 }
 
-TEST_F(Procedures, ReadObjectCutsLongValuesAndMt2HoldsThemWhole) {
+TEST_F(C1219Procedures, ReadObjectCutsLongValuesAndMt2HoldsThemWhole) {
   auto long_profile = test_profile();
   long_profile.records.resize(20);
   source.set(objects::kLoadProfile,
@@ -203,7 +203,7 @@ TEST_F(Procedures, ReadObjectCutsLongValuesAndMt2HoldsThemWhole) {
   EXPECT_EQ(mt2, cat({{1, 0, 99, 1, 0, 255}, {6}, le(profile.size(), 4), profile}));
 }
 
-TEST_F(Procedures, ReadObjectRefusals) {
+TEST_F(C1219Procedures, ReadObjectRefusals) {
   EXPECT_EQ(run(procedure::kReadObject, {9, 9, 9, 9, 9, 9}), ResponseCode::ok);
   EXPECT_EQ(result(), ProcedureResult::invalid_parameter);
   EXPECT_EQ(run(procedure::kReadObject, {1, 0, 1, 8}), ResponseCode::ok);
@@ -214,7 +214,7 @@ TEST_F(Procedures, ReadObjectRefusals) {
   EXPECT_EQ(tables.read(table::kObjectValue).code, ResponseCode::isc);
 }
 
-TEST_F(Procedures, WriteObjectGoesThroughTheGate) {
+TEST_F(C1219Procedures, WriteObjectGoesThroughTheGate) {
   Bytes p{0, 0, 128, 8, 0, 255};
   encode_value(Value{std::int64_t{7}}, p);
   ASSERT_EQ(run(procedure::kWriteObject, p), ResponseCode::ok);
@@ -226,7 +226,7 @@ TEST_F(Procedures, WriteObjectGoesThroughTheGate) {
   EXPECT_EQ(std::get<std::string>(source.value(objects::kClock)), "2026-07-20 10:00:00");
 }
 
-TEST_F(Procedures, WriteObjectRefusals) {
+TEST_F(C1219Procedures, WriteObjectRefusals) {
   Bytes wrong_type{0, 0, 128, 8, 0, 255};
   encode_value(Value{true}, wrong_type);
   EXPECT_EQ(run(procedure::kWriteObject, wrong_type), ResponseCode::ok);
@@ -255,7 +255,7 @@ TEST_F(Procedures, WriteObjectRefusals) {
   EXPECT_TRUE(source.writes.empty());
 }
 
-TEST_F(Procedures, ListObjectsPagesThroughTheRegistry) {
+TEST_F(C1219Procedures, ListObjectsPagesThroughTheRegistry) {
   const auto all = source.objects();
   ASSERT_GT(all.size(), 40U);
   ASSERT_EQ(run(procedure::kListObjects, {}), ResponseCode::ok);
@@ -272,7 +272,7 @@ TEST_F(Procedures, ListObjectsPagesThroughTheRegistry) {
   EXPECT_EQ(result(), ProcedureResult::invalid_parameter);
 }
 
-TEST_F(Procedures, UnknownProceduresAreUnrecognised) {
+TEST_F(C1219Procedures, UnknownProceduresAreUnrecognised) {
   for (std::uint16_t p : {std::uint16_t{3}, std::uint16_t{0}, std::uint16_t{2048 + 50}}) {
     EXPECT_EQ(run(p, {}), ResponseCode::ok);
     EXPECT_EQ(result(), ProcedureResult::unrecognized) << p;
@@ -280,7 +280,7 @@ TEST_F(Procedures, UnknownProceduresAreUnrecognised) {
   EXPECT_TRUE(source.writes.empty());
 }
 
-TEST_F(Procedures, SelectorDecidesWhetherTheResponseIsPosted) {
+TEST_F(C1219Procedures, SelectorDecidesWhetherTheResponseIsPosted) {
   ASSERT_EQ(run(procedure::kReactivateTestLed, {}, 2), ResponseCode::ok);
   EXPECT_EQ(tables.read(table::kProcedureResponse).code, ResponseCode::dnr);
   EXPECT_EQ(source.writes.size(), 1U);
@@ -290,7 +290,7 @@ TEST_F(Procedures, SelectorDecidesWhetherTheResponseIsPosted) {
   EXPECT_EQ(last, (Bytes{0x03, 0x18, 43, 2}));
 }
 
-TEST_F(Procedures, MalformedRequestsAreInappropriate) {
+TEST_F(C1219Procedures, MalformedRequestsAreInappropriate) {
   EXPECT_EQ(tables.write(table::kProcedureInitiate, 0, Bytes{9, 0}), ResponseCode::iar);
   EXPECT_EQ(tables.write(table::kProcedureInitiate, 1, Bytes{9, 0, 1, 1}), ResponseCode::iar);
   EXPECT_EQ(tables.write(table::kProcedureInitiate, 0, Bytes(3 + 256, 0)), ResponseCode::iar);

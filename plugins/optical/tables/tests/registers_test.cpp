@@ -14,7 +14,7 @@ using namespace testing;
 using meter::sdk::obis;
 using Bytes = std::vector<std::uint8_t>;
 
-class Decade2 : public ::testing::Test {
+class C1219Decade2 : public ::testing::Test {
  protected:
   void SetUp() override { fill_meter(source); }
   FakeSource source;
@@ -27,17 +27,17 @@ Bytes tier(std::int64_t e, bool demand) {
               demand ? le(5'000'003, 8) : le(0, 8)});
 }
 
-TEST_F(Decade2, ActualRegisterDescribesSummationsTiersAndDemands) {
+TEST_F(C1219Decade2, ActualRegisterDescribesSummationsTiersAndDemands) {
   // date and time, reset counter, reset lock, cumulative, continuously cumulative
   EXPECT_EQ(tables.read(table::kActualRegister).data,
             (Bytes{0x3E, 0x00, 0x00, 3, 1, 0, 1, 4, 0, 0}));
 }
 
-TEST_F(Decade2, DataSelectionPointsIntoTheSourceList) {
+TEST_F(C1219Decade2, DataSelectionPointsIntoTheSourceList) {
   EXPECT_EQ(tables.read(table::kDataSelection).data, (Bytes{0, 1, 2, 7, 0x01}));
 }
 
-TEST_F(Decade2, CurrentRegisterDataHoldsRegistersAndDemands) {
+TEST_F(C1219Decade2, CurrentRegisterDataHoldsRegistersAndDemands) {
   const Bytes expected = cat({{259 % 256},
                               le(123'456'789, 8), le(2'000'000, 8), le(121'456'789, 8),
                               {26, 7, 10, 18, 15}, le(9'000'000, 8), le(14'000'000, 8),
@@ -46,7 +46,7 @@ TEST_F(Decade2, CurrentRegisterDataHoldsRegistersAndDemands) {
   EXPECT_EQ(tables.read(table::kCurrentRegisterData).data, expected);
 }
 
-TEST_F(Decade2, AMeterWithoutTouOrDemandHasSummationsOnly) {
+TEST_F(C1219Decade2, AMeterWithoutTouOrDemandHasSummationsOnly) {
   for (const auto& id : source.objects()) {
     if (id.c <= 2 && (id.e != 0 || id.d != 8)) source.remove(id);
   }
@@ -58,12 +58,12 @@ TEST_F(Decade2, AMeterWithoutTouOrDemandHasSummationsOnly) {
             cat({le(123'456'789, 8), le(2'000'000, 8), le(121'456'789, 8)}));
 }
 
-TEST_F(Decade2, ReadsFollowTheRegistersLive) {
+TEST_F(C1219Decade2, ReadsFollowTheRegistersLive) {
   source.set(objects::kImport, Value{std::int64_t{123'456'790}});
   EXPECT_EQ(tables.read(table::kCurrentRegisterData, 1, 8).data, le(123'456'790, 8));
 }
 
-TEST_F(Decade2, SourceListNamesEachSourceWithUnitScalerAndPresence) {
+TEST_F(C1219Decade2, SourceListNamesEachSourceWithUnitScalerAndPresence) {
   const Bytes expected = cat({{9},
                               {1, 0, 1, 8, 0, 255, 30, 0xFD, 1},
                               {1, 0, 2, 8, 0, 255, 30, 0xFD, 1},
