@@ -22,7 +22,7 @@ std::vector<DecodeEvent> decode(FrameDecoder& decoder, const std::vector<std::ui
   return events;
 }
 
-TEST(FrameDecoder, DecodesAWholePacket) {
+TEST(C1218FrameDecoder, DecodesAWholePacket) {
   FrameDecoder decoder;
   const auto events = decode(decoder, kNegotiate);
   ASSERT_EQ(events.size(), 1U);
@@ -34,7 +34,7 @@ TEST(FrameDecoder, DecodesAWholePacket) {
   EXPECT_EQ(decoder.counters().frames, 1U);
 }
 
-TEST(FrameDecoder, EverySplitOfAPacketGivesThePacketOnce) {
+TEST(C1218FrameDecoder, EverySplitOfAPacketGivesThePacketOnce) {
   for (std::size_t cut = 0; cut <= kNegotiate.size(); ++cut) {
     FrameDecoder decoder;
     std::vector<DecodeEvent> events;
@@ -47,7 +47,7 @@ TEST(FrameDecoder, EverySplitOfAPacketGivesThePacketOnce) {
   }
 }
 
-TEST(FrameDecoder, EveryThreeWaySplitAndByteAtATime) {
+TEST(C1218FrameDecoder, EveryThreeWaySplitAndByteAtATime) {
   const auto stream = concat({kIdent, hex("06"), kNegotiate, hex("15")});
   for (std::size_t a = 0; a <= stream.size(); ++a) {
     for (std::size_t b = a; b <= stream.size(); ++b) {
@@ -71,7 +71,7 @@ TEST(FrameDecoder, EveryThreeWaySplitAndByteAtATime) {
   EXPECT_EQ(decoder.counters().naks, 1U);
 }
 
-TEST(FrameDecoder, GarbageBeforeStpIsOneCountedErrorThenThePacket) {
+TEST(C1218FrameDecoder, GarbageBeforeStpIsOneCountedErrorThenThePacket) {
   FrameDecoder decoder;
   const auto events = decode(decoder, concat({hex("00 41 42 ff"), kIdent}));
   ASSERT_EQ(events.size(), 2U);
@@ -83,14 +83,14 @@ TEST(FrameDecoder, GarbageBeforeStpIsOneCountedErrorThenThePacket) {
   EXPECT_EQ(decoder.counters().bytes_dropped, 4U);
 }
 
-TEST(FrameDecoder, TrailingGarbageIsReportedAtTheEndOfTheChunk) {
+TEST(C1218FrameDecoder, TrailingGarbageIsReportedAtTheEndOfTheChunk) {
   FrameDecoder decoder;
   const auto events = decode(decoder, hex("01 02"));
   ASSERT_EQ(events.size(), 1U);
   EXPECT_EQ(events[0].error, FrameError::garbage);
 }
 
-TEST(FrameDecoder, BadCrcDropsThePacketAndTheNextOneDecodes) {
+TEST(C1218FrameDecoder, BadCrcDropsThePacketAndTheNextOneDecodes) {
   auto corrupt = kIdent;
   corrupt[6] ^= 0x01;  // the service byte
   FrameDecoder decoder;
@@ -103,7 +103,7 @@ TEST(FrameDecoder, BadCrcDropsThePacketAndTheNextOneDecodes) {
   EXPECT_EQ(decoder.counters().of(FrameError::bad_crc), 1U);
 }
 
-TEST(FrameDecoder, ACorruptCrcByteIsABadCrc) {
+TEST(C1218FrameDecoder, ACorruptCrcByteIsABadCrc) {
   for (std::size_t i : {kIdent.size() - 2, kIdent.size() - 1}) {
     auto corrupt = kIdent;
     corrupt[i] ^= 0x80;
@@ -114,7 +114,7 @@ TEST(FrameDecoder, ACorruptCrcByteIsABadCrc) {
   }
 }
 
-TEST(FrameDecoder, LengthOverTheLimitIsOversizeAndScanningResumes) {
+TEST(C1218FrameDecoder, LengthOverTheLimitIsOversizeAndScanningResumes) {
   FrameDecoder decoder(64);  // the default packet size: 56 data bytes at most
   Frame big;
   big.data.assign(57, 0x11);
@@ -135,7 +135,7 @@ TEST(FrameDecoder, LengthOverTheLimitIsOversizeAndScanningResumes) {
   EXPECT_EQ(ok[0].kind, DecodeEvent::Kind::frame);
 }
 
-TEST(FrameDecoder, TheLargestLengthIsOversizeByDefault) {
+TEST(C1218FrameDecoder, TheLargestLengthIsOversizeByDefault) {
   FrameDecoder decoder;
   const auto events = decode(decoder, hex("ee 00 00 00 ff ff"));
   ASSERT_EQ(events.size(), 1U);
@@ -143,7 +143,7 @@ TEST(FrameDecoder, TheLargestLengthIsOversizeByDefault) {
   EXPECT_FALSE(decoder.in_packet());
 }
 
-TEST(FrameDecoder, InterCharacterTimeoutTruncatesAPartialPacket) {
+TEST(C1218FrameDecoder, InterCharacterTimeoutTruncatesAPartialPacket) {
   for (std::size_t cut = 1; cut < kIdent.size(); ++cut) {
     FrameDecoder decoder;
     std::vector<DecodeEvent> events;
@@ -165,7 +165,7 @@ TEST(FrameDecoder, InterCharacterTimeoutTruncatesAPartialPacket) {
   EXPECT_TRUE(none.empty());
 }
 
-TEST(FrameDecoder, ResetForgetsAPartialPacketSilently) {
+TEST(C1218FrameDecoder, ResetForgetsAPartialPacketSilently) {
   FrameDecoder decoder;
   std::vector<DecodeEvent> events;
   decoder.feed(std::span(kIdent).first(4), events);
@@ -175,7 +175,7 @@ TEST(FrameDecoder, ResetForgetsAPartialPacketSilently) {
   EXPECT_EQ(events[0].kind, DecodeEvent::Kind::frame);
 }
 
-TEST(FrameDecoder, RandomBytesNeverCrashAndEveryByteIsAccountedFor) {
+TEST(C1218FrameDecoder, RandomBytesNeverCrashAndEveryByteIsAccountedFor) {
   std::mt19937 random(1218);
   for (int round = 0; round < 200; ++round) {
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(random() % 400));

@@ -17,13 +17,13 @@ using test::to_hex;
 
 std::vector<std::uint8_t> ascii(std::string_view text) { return {text.begin(), text.end()}; }
 
-TEST(Crc, MatchesTheHdlcCheckValue) {
+TEST(C1218Crc, MatchesTheHdlcCheckValue) {
   // CRC-16 as HDLC (ISO/IEC 3309) defines it; termineter's crcelk.CRC_HDLC gives 0x906E.
   EXPECT_EQ(crc16(ascii("123456789")), 0x906E);
   EXPECT_EQ(crc16({}), 0x0000);
 }
 
-TEST(Crc, CanBeComputedInPieces) {
+TEST(C1218Crc, CanBeComputedInPieces) {
   const auto bytes = ascii("123456789");
   auto state = crc16_start();
   state = crc16_update(state, std::span(bytes).first(4));
@@ -31,7 +31,7 @@ TEST(Crc, CanBeComputedInPieces) {
   EXPECT_EQ(crc16_finish(state), 0x906E);
 }
 
-TEST(Crc, AppendedLowByteFirstItMakesTheResidue) {
+TEST(C1218Crc, AppendedLowByteFirstItMakesTheResidue) {
   // The property a receiver relies on: CRC over a packet plus its CRC is the HDLC residue.
   auto bytes = hex("ee 00 00 00 00 01 20");
   const auto crc = crc16(bytes);
@@ -40,7 +40,7 @@ TEST(Crc, AppendedLowByteFirstItMakesTheResidue) {
   EXPECT_EQ(crc16(bytes), 0x0F47);  // 0xF0B8 complemented
 }
 
-TEST(TableChecksum, IsTheNegatedSumAsTermineterComputesIt) {
+TEST(C1218TableChecksum, IsTheNegatedSumAsTermineterComputesIt) {
   // termineter: ((sum - 1) & 0xff) ^ 0xff.
   for (const auto& data : {hex(""), hex("01 02 03"), hex("ff"), hex("80 80"), hex("00 00 01"),
                            ascii("termineter checks this")}) {
@@ -91,7 +91,7 @@ const KnownPacket kKnownPackets[] = {
     {"wait 5 s", 0x00, "70 05", "ee 00 00 00 00 02 70 05 4c b9"},
 };
 
-TEST(Frame, EncodesKnownPacketsByteForByte) {
+TEST(C1218Frame, EncodesKnownPacketsByteForByte) {
   for (const auto& known : kKnownPackets) {
     Frame frame;
     frame.control = known.control;
@@ -100,7 +100,7 @@ TEST(Frame, EncodesKnownPacketsByteForByte) {
   }
 }
 
-TEST(Frame, BuildsTheIdentRequestTheWayTermineterDoesByHand) {
+TEST(C1218Frame, BuildsTheIdentRequestTheWayTermineterDoesByHand) {
   // termineter: start + identity + control + sequence + pack('>H', len) + data,
   // then packet_checksum = pack('<H', CRC_HDLC(packet)).
   std::vector<std::uint8_t> packet = {0xEE, 0x00, 0x00, 0x00, 0x00, 0x01, 0x20};
@@ -111,7 +111,7 @@ TEST(Frame, BuildsTheIdentRequestTheWayTermineterDoesByHand) {
   EXPECT_EQ(encode(Frame{.data = {0x20}}), packet);
 }
 
-TEST(Frame, ControlBitsReadBack) {
+TEST(C1218Frame, ControlBitsReadBack) {
   Frame frame;
   frame.control = 0xE1;
   EXPECT_TRUE(frame.multi_packet());
@@ -121,7 +121,7 @@ TEST(Frame, ControlBitsReadBack) {
   EXPECT_FALSE(Frame{}.toggle());
 }
 
-TEST(Frame, LengthIsBigEndianAndLargestDataIsAccepted) {
+TEST(C1218Frame, LengthIsBigEndianAndLargestDataIsAccepted) {
   Frame frame;
   frame.data.assign(kMaxDataLength, 0x5A);
   const auto bytes = encode(frame);
@@ -132,7 +132,7 @@ TEST(Frame, LengthIsBigEndianAndLargestDataIsAccepted) {
   EXPECT_THROW((void)encode(frame), std::length_error);
 }
 
-TEST(SplitMessage, OneSmallMessageIsOnePlainPacket) {
+TEST(C1218SplitMessage, OneSmallMessageIsOnePlainPacket) {
   const auto frames = split_message(hex("30 00 01"), 64);
   ASSERT_EQ(frames.size(), 1U);
   EXPECT_EQ(frames[0].control, 0);
@@ -140,7 +140,7 @@ TEST(SplitMessage, OneSmallMessageIsOnePlainPacket) {
   EXPECT_EQ(frames[0].data, hex("30 00 01"));
 }
 
-TEST(SplitMessage, ALargeMessageCountsDownToZero) {
+TEST(C1218SplitMessage, ALargeMessageCountsDownToZero) {
   std::vector<std::uint8_t> message(130);
   for (std::size_t i = 0; i < message.size(); ++i) message[i] = static_cast<std::uint8_t>(i);
   const auto frames = split_message(message, 64, 0x07);  // 56 data bytes a packet

@@ -25,7 +25,7 @@ void expect_refused(const std::vector<std::uint8_t>& bytes, ErrorKind kind, Resp
   EXPECT_FALSE(result.error().message.empty());
 }
 
-TEST(ResponseCodes, HaveTheStandardsNamesAndMeanings) {
+TEST(C1218ResponseCodes, HaveTheStandardsNamesAndMeanings) {
   EXPECT_EQ(to_string(ResponseCode::ok), "ok");
   EXPECT_EQ(to_string(ResponseCode::isc), "isc");
   EXPECT_EQ(describe(ResponseCode::isc), "insufficient security clearance");
@@ -41,7 +41,7 @@ TEST(ResponseCodes, HaveTheStandardsNamesAndMeanings) {
   EXPECT_EQ(to_string(ServiceCode::read_offset), "partial read");
 }
 
-TEST(Requests, ParseWhatTermineterSends) {
+TEST(C1218Requests, ParseWhatTermineterSends) {
   EXPECT_EQ(parsed(hex("20")), Request{IdentifyRequest{}});
   EXPECT_EQ(parsed(hex("21")), Request{TerminateRequest{}});
   EXPECT_EQ(parsed(hex("52")), Request{LogoffRequest{}});
@@ -63,7 +63,7 @@ TEST(Requests, ParseWhatTermineterSends) {
   EXPECT_EQ(security.password, *password_field("password"));
 }
 
-TEST(Requests, RoundTripThroughEncode) {
+TEST(C1218Requests, RoundTripThroughEncode) {
   const std::vector<Request> requests = {
       IdentifyRequest{},
       TerminateRequest{},
@@ -88,7 +88,7 @@ TEST(Requests, RoundTripThroughEncode) {
   EXPECT_EQ(to_hex(encode(NegotiateRequest{256, 1, {}})), "60 01 00 01");
 }
 
-TEST(Requests, EncodeRefusesWhatCannotBeCarried) {
+TEST(C1218Requests, EncodeRefusesWhatCannotBeCarried) {
   EXPECT_THROW((void)encode(ReadRequest{1, Range{0x1000000, 1}}), std::invalid_argument);
   EXPECT_THROW((void)encode(WriteRequest{1, std::nullopt, std::vector<std::uint8_t>(65536)}),
                std::invalid_argument);
@@ -96,7 +96,7 @@ TEST(Requests, EncodeRefusesWhatCannotBeCarried) {
                std::invalid_argument);
 }
 
-TEST(Requests, WrongLengthsAreMalformedAndAnsweredIar) {
+TEST(C1218Requests, WrongLengthsAreMalformedAndAnsweredIar) {
   for (const char* bytes :
        {"20 00", "21 00", "22 00", "52 00", "30", "30 00", "30 00 01 00", "3f 00 01 00 00 04 00",
         "3f 00 01 00 00 04 00 08 00", "50 00 00 30 30 30 30 20 20 20 20 20",
@@ -109,27 +109,27 @@ TEST(Requests, WrongLengthsAreMalformedAndAnsweredIar) {
   expect_refused({}, ErrorKind::malformed, ResponseCode::iar);
 }
 
-TEST(Requests, InvalidNegotiateFieldsAreIar) {
+TEST(C1218Requests, InvalidNegotiateFieldsAreIar) {
   expect_refused(hex("60 00 08 01"), ErrorKind::malformed, ResponseCode::iar);  // no data room
   expect_refused(hex("60 00 40 00"), ErrorKind::malformed, ResponseCode::iar);  // 0 packets
   expect_refused(hex("61 00 40 01 0b"), ErrorKind::malformed, ResponseCode::iar);  // reserved
   EXPECT_EQ(parsed(hex("62 00 40 01 00 0a")), Request(NegotiateRequest{64, 1, {0, 10}}));
 }
 
-TEST(Requests, ABadTableDataChecksumIsAnsweredErr) {
+TEST(C1218Requests, ABadTableDataChecksumIsAnsweredErr) {
   expect_refused(hex("40 00 07 00 03 01 02 03 fb"), ErrorKind::checksum, ResponseCode::err);
   expect_refused(hex("4f 00 07 00 00 05 00 03 01 02 03 00"), ErrorKind::checksum,
                  ResponseCode::err);
 }
 
-TEST(Requests, UnknownAndIndexServicesAreNotSupported) {
+TEST(C1218Requests, UnknownAndIndexServicesAreNotSupported) {
   for (const char* bytes : {"00", "06", "1f", "23", "31 00 01 00 00 00 01", "39", "3e", "41", "49",
                             "53", "6c 00 40 01", "71 01", "80", "ff"}) {
     expect_refused(hex(bytes), ErrorKind::unsupported, ResponseCode::sns);
   }
 }
 
-TEST(Fields, UserAndPasswordArePaddedAsTermineterDoes) {
+TEST(C1218Fields, UserAndPasswordArePaddedAsTermineterDoes) {
   EXPECT_EQ(to_hex(*user_field("ab")), "61 62 20 20 20 20 20 20 20 20");
   EXPECT_EQ(to_hex(*password_field("ab")),
             "61 62 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00");
@@ -139,7 +139,7 @@ TEST(Fields, UserAndPasswordArePaddedAsTermineterDoes) {
   EXPECT_TRUE(password_field(std::string(20, 'x')).ok());
 }
 
-TEST(Fields, BaudCodes) {
+TEST(C1218Fields, BaudCodes) {
   EXPECT_EQ(baud_code(9600), 6);
   EXPECT_EQ(baud_code(300), 1);
   EXPECT_EQ(baud_code(57600), 10);
@@ -150,7 +150,7 @@ TEST(Fields, BaudCodes) {
   EXPECT_EQ(baud_rate(11), 0U);
 }
 
-TEST(Responses, IdentifyAsThePublishedTraceShowsIt) {
+TEST(C1218Responses, IdentifyAsThePublishedTraceShowsIt) {
   const Identity c1218_v1{0, 1, 0, {}};
   EXPECT_EQ(to_hex(encode_identify_response(c1218_v1)), "00 00 01 00 00");
   const auto parsed_identity = parse_identify_response(hex("00 00 01 00 00"));
@@ -168,7 +168,7 @@ TEST(Responses, IdentifyAsThePublishedTraceShowsIt) {
   EXPECT_NE(busy.error().message.find("bsy (device busy)"), std::string::npos);
 }
 
-TEST(Responses, Negotiate) {
+TEST(C1218Responses, Negotiate) {
   const NegotiateResponse granted{1024, 128, 6};
   EXPECT_EQ(to_hex(encode_negotiate_response(granted)), "00 04 00 80 06");
   EXPECT_EQ(*parse_negotiate_response(hex("00 04 00 80 06")), granted);
@@ -177,7 +177,7 @@ TEST(Responses, Negotiate) {
   EXPECT_EQ(parse_negotiate_response(hex("0a")).error().code, ResponseCode::isss);
 }
 
-TEST(Responses, ReadChecksCountAndChecksumLikeTermineter) {
+TEST(C1218Responses, ReadChecksCountAndChecksumLikeTermineter) {
   const std::vector<std::uint8_t> data = {1, 2, 3};
   EXPECT_EQ(to_hex(encode_read_response(data)), "00 00 03 01 02 03 fa");
   EXPECT_EQ(*parse_read_response(hex("00 00 03 01 02 03 fa")), data);
@@ -192,7 +192,7 @@ TEST(Responses, ReadChecksCountAndChecksumLikeTermineter) {
   EXPECT_EQ(refused.error().code, ResponseCode::isc);
 }
 
-TEST(Responses, Status) {
+TEST(C1218Responses, Status) {
   EXPECT_TRUE(parse_status_response(hex("00")).ok());
   EXPECT_EQ(parse_status_response(hex("00 00")).error().kind, ErrorKind::malformed);
   EXPECT_EQ(parse_status_response(hex("08")).error().code, ResponseCode::dlk);

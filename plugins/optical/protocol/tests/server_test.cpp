@@ -87,7 +87,7 @@ class Rig {
   std::vector<std::string> log;
 };
 
-TEST(Server, AnswersThePublishedIdentifyAndNegotiateTraceByteForByte) {
+TEST(C1218Server, AnswersThePublishedIdentifyAndNegotiateTraceByteForByte) {
   ServerConfig config;
   config.max_packets = 128;
   Rig rig(config);
@@ -100,7 +100,7 @@ TEST(Server, AnswersThePublishedIdentifyAndNegotiateTraceByteForByte) {
   EXPECT_EQ(rig.server.link(), (LinkParameters{1024, 128, 6}));
 }
 
-TEST(Server, RunsATermineterStyleSession) {
+TEST(C1218Server, RunsATermineterStyleSession) {
   Rig rig;
   EXPECT_EQ(rig.server.state(), SessionState::base);
   EXPECT_EQ(rig.exchange(hex("20")), hex("00 00 01 00 00"));
@@ -133,7 +133,7 @@ TEST(Server, RunsATermineterStyleSession) {
   EXPECT_FALSE(rig.server.next_deadline().has_value()) << "nothing to wait for in base state";
 }
 
-TEST(Server, ResponsesToggleTheirOwnBitFromZero) {
+TEST(C1218Server, ResponsesToggleTheirOwnBitFromZero) {
   Rig rig;
   const auto first = split(rig.send(hex("20")));
   rig.ack();
@@ -145,7 +145,7 @@ TEST(Server, ResponsesToggleTheirOwnBitFromZero) {
   EXPECT_TRUE(second.frames[0].toggle());
 }
 
-TEST(Server, ServicesOutOfTheirStateAreIsss) {
+TEST(C1218Server, ServicesOutOfTheirStateAreIsss) {
   Rig rig;
   EXPECT_EQ(rig.exchange(hex("30 00 01")), hex("0a")) << "read before identify";
   EXPECT_EQ(rig.exchange(hex("50 00 02 30 30 30 30 20 20 20 20 20 20")), hex("0a"));
@@ -169,7 +169,7 @@ TEST(Server, ServicesOutOfTheirStateAreIsss) {
   EXPECT_EQ(rig.server.counters().requests_refused, 11U);
 }
 
-TEST(Server, UnknownMalformedAndCorruptRequestsGetTheirCodes) {
+TEST(C1218Server, UnknownMalformedAndCorruptRequestsGetTheirCodes) {
   Rig rig;
   EXPECT_EQ(rig.exchange(hex("7f")), hex("02")) << "unknown: sns, in any state";
   EXPECT_EQ(rig.exchange(hex("3e")), hex("02")) << "default read: sns";
@@ -185,7 +185,7 @@ TEST(Server, UnknownMalformedAndCorruptRequestsGetTheirCodes) {
   EXPECT_FALSE(rig.log.empty());
 }
 
-TEST(Server, TheMetersAnswersPassThrough) {
+TEST(C1218Server, TheMetersAnswersPassThrough) {
   Rig rig;
   rig.log_on();
   EXPECT_EQ(rig.exchange(encode(SecurityRequest{*password_field("wrong")})), hex("03"));
@@ -204,7 +204,7 @@ TEST(Server, TheMetersAnswersPassThrough) {
   EXPECT_EQ(rig.server.counters().sessions, 1U);
 }
 
-TEST(Server, ARetransmittedRequestIsAcknowledgedAndAnsweredAgainNotExecutedTwice) {
+TEST(C1218Server, ARetransmittedRequestIsAcknowledgedAndAnsweredAgainNotExecutedTwice) {
   Rig rig;
   rig.log_on();
   const auto first = rig.send(hex("30 00 01"));
@@ -221,7 +221,7 @@ TEST(Server, ARetransmittedRequestIsAcknowledgedAndAnsweredAgainNotExecutedTwice
   EXPECT_EQ(rig.server.counters().requests, 3U);
 }
 
-TEST(Server, ADuplicateWriteIsNotAppliedTwice) {
+TEST(C1218Server, ADuplicateWriteIsNotAppliedTwice) {
   Rig rig;
   rig.log_on();
   rig.exchange(encode(SecurityRequest{*password_field("secret")}));
@@ -234,7 +234,7 @@ TEST(Server, ADuplicateWriteIsNotAppliedTwice) {
   EXPECT_EQ(rig.endpoint.tables[7], hex("00"));
 }
 
-TEST(Server, TheSameRequestWithTheOtherToggleIsExecuted) {
+TEST(C1218Server, TheSameRequestWithTheOtherToggleIsExecuted) {
   Rig rig;
   rig.log_on();
   rig.exchange(hex("30 00 01"));
@@ -243,7 +243,7 @@ TEST(Server, TheSameRequestWithTheOtherToggleIsExecuted) {
   EXPECT_EQ(rig.server.counters().duplicates, 0U);
 }
 
-TEST(Server, AClientThatNeverTogglesStillGetsEachNewRequestExecuted) {
+TEST(C1218Server, AClientThatNeverTogglesStillGetsEachNewRequestExecuted) {
   Rig rig;
   auto plain = [&](const char* psem) {
     Frame frame;
@@ -258,7 +258,7 @@ TEST(Server, AClientThatNeverTogglesStillGetsEachNewRequestExecuted) {
   EXPECT_EQ(rig.server.state(), SessionState::session);
 }
 
-TEST(Server, ANakBringsTheSameResponsePacketAgain) {
+TEST(C1218Server, ANakBringsTheSameResponsePacketAgain) {
   Rig rig;
   const auto reply = split(rig.send(hex("20")));
   ASSERT_EQ(reply.frames.size(), 1U);
@@ -272,7 +272,7 @@ TEST(Server, ANakBringsTheSameResponsePacketAgain) {
   EXPECT_TRUE(rig.nak().empty()) << "a NAK with nothing outstanding is ignored";
 }
 
-TEST(Server, ABadPacketIsNakedAndNotExecuted) {
+TEST(C1218Server, ABadPacketIsNakedAndNotExecuted) {
   Rig rig;
   auto corrupt = hex("ee 00 00 00 00 01 20 13 11");
   EXPECT_EQ(to_hex(rig.server.feed(corrupt, rig.now)), "15");
@@ -284,7 +284,7 @@ TEST(Server, ABadPacketIsNakedAndNotExecuted) {
             "06 ee 00 00 00 00 05 00 00 01 00 00 c6 b5");
 }
 
-TEST(Server, OversizeIsNakedAndGarbageIsDroppedSilently) {
+TEST(C1218Server, OversizeIsNakedAndGarbageIsDroppedSilently) {
   Rig rig;  // 1024-byte packets at most
   EXPECT_EQ(to_hex(rig.server.feed(hex("ee 00 00 00 04 00"), rig.now)), "15");
   EXPECT_EQ(rig.server.counters().refused_for(FrameError::oversize), 1U);
@@ -294,7 +294,7 @@ TEST(Server, OversizeIsNakedAndGarbageIsDroppedSilently) {
   EXPECT_EQ(rig.exchange(hex("20")), hex("00 00 01 00 00"));
 }
 
-TEST(Server, AnUnacknowledgedResponseIsRetriedThreeTimesThenTheSessionEnds) {
+TEST(C1218Server, AnUnacknowledgedResponseIsRetriedThreeTimesThenTheSessionEnds) {
   Rig rig;
   rig.log_on();
   const auto response = split(rig.send(hex("30 00 01"))).frames.at(0);
@@ -317,7 +317,7 @@ TEST(Server, AnUnacknowledgedResponseIsRetriedThreeTimesThenTheSessionEnds) {
   EXPECT_EQ(rig.exchange(hex("30 00 01")), hex("0a"));
 }
 
-TEST(Server, NaksPastTheRetriesEndTheSessionToo) {
+TEST(C1218Server, NaksPastTheRetriesEndTheSessionToo) {
   Rig rig;
   rig.log_on();
   rig.send(hex("30 00 01"));
@@ -328,7 +328,7 @@ TEST(Server, NaksPastTheRetriesEndTheSessionToo) {
   EXPECT_EQ(rig.endpoint.logoffs, 1);
 }
 
-TEST(Server, SixSecondsWithoutTrafficEndTheSessionAndReleaseTheLogon) {
+TEST(C1218Server, SixSecondsWithoutTrafficEndTheSessionAndReleaseTheLogon) {
   Rig rig;
   rig.log_on();
   EXPECT_EQ(rig.server.next_deadline(), rig.now + 6s);
@@ -346,7 +346,7 @@ TEST(Server, SixSecondsWithoutTrafficEndTheSessionAndReleaseTheLogon) {
   EXPECT_EQ(rig.exchange(hex("30 00 01")), hex("0a"));
 }
 
-TEST(Server, TheChannelTimeoutRunsFromTheLastTrafficAndAlsoEndsTheIdentifiedState) {
+TEST(C1218Server, TheChannelTimeoutRunsFromTheLastTrafficAndAlsoEndsTheIdentifiedState) {
   Rig rig;
   rig.exchange(hex("20"));
   rig.wait(5s);
@@ -359,7 +359,7 @@ TEST(Server, TheChannelTimeoutRunsFromTheLastTrafficAndAlsoEndsTheIdentifiedStat
   EXPECT_EQ(rig.server.counters().channel_timeouts, 1U);
 }
 
-TEST(Server, ABytesFedAfterTheTimeoutAreHandledInTheBaseState) {
+TEST(C1218Server, ABytesFedAfterTheTimeoutAreHandledInTheBaseState) {
   Rig rig;
   rig.log_on();
   rig.now += 7s;
@@ -367,7 +367,7 @@ TEST(Server, ABytesFedAfterTheTimeoutAreHandledInTheBaseState) {
   EXPECT_EQ(rig.endpoint.logoffs, 1);
 }
 
-TEST(Server, WaitExtendsTheNextChannelTimeout) {
+TEST(C1218Server, WaitExtendsTheNextChannelTimeout) {
   Rig rig;
   rig.log_on();
   EXPECT_EQ(rig.exchange(hex("70 0a")), hex("00"));
@@ -378,7 +378,7 @@ TEST(Server, WaitExtendsTheNextChannelTimeout) {
   EXPECT_EQ(rig.server.state(), SessionState::base);
 }
 
-TEST(Server, TheExtensionLastsUntilTheNextPacket) {
+TEST(C1218Server, TheExtensionLastsUntilTheNextPacket) {
   Rig rig;
   rig.log_on();
   rig.exchange(hex("70 0a"));
@@ -388,7 +388,7 @@ TEST(Server, TheExtensionLastsUntilTheNextPacket) {
   EXPECT_EQ(rig.server.state(), SessionState::base);
 }
 
-TEST(Server, APacketThatStopsMidwayIsNakedAfterTheInterCharacterTimeout) {
+TEST(C1218Server, APacketThatStopsMidwayIsNakedAfterTheInterCharacterTimeout) {
   Rig rig;
   const auto packet = hex("ee 00 00 00 00 01 20 13 10");
   EXPECT_TRUE(rig.server.feed(std::span(packet).first(4), rig.now).empty());
@@ -401,7 +401,7 @@ TEST(Server, APacketThatStopsMidwayIsNakedAfterTheInterCharacterTimeout) {
   EXPECT_EQ(rig.server.state(), SessionState::base);
 }
 
-TEST(Server, GapsShorterThanTheInterCharacterTimeoutAreFine) {
+TEST(C1218Server, GapsShorterThanTheInterCharacterTimeoutAreFine) {
   Rig rig;
   const auto packet = hex("ee 00 00 00 00 01 20 13 10");
   std::vector<std::uint8_t> out;
@@ -413,7 +413,7 @@ TEST(Server, GapsShorterThanTheInterCharacterTimeoutAreFine) {
   EXPECT_EQ(to_hex(out), "06 ee 00 00 00 00 05 00 00 01 00 00 c6 b5");
 }
 
-TEST(Server, ATimeoutBeforeNewBytesTruncatesTheOldPacketFirst) {
+TEST(C1218Server, ATimeoutBeforeNewBytesTruncatesTheOldPacketFirst) {
   Rig rig;
   const auto packet = hex("ee 00 00 00 00 01 20 13 10");
   rig.server.feed(std::span(packet).first(3), rig.now);
@@ -428,7 +428,7 @@ std::vector<std::uint8_t> bytes_0_to(std::size_t n) {
   return data;
 }
 
-TEST(Server, ALargeReadGoesOutInNegotiatedPacketsOnePerAck) {
+TEST(C1218Server, ALargeReadGoesOutInNegotiatedPacketsOnePerAck) {
   Rig rig;
   rig.endpoint.tables[2] = bytes_0_to(150);
   EXPECT_EQ(rig.exchange(hex("20")), hex("00 00 01 00 00"));
@@ -468,7 +468,7 @@ TEST(Server, ALargeReadGoesOutInNegotiatedPacketsOnePerAck) {
   EXPECT_EQ(rig.server.counters().frames_sent, 3U + 4U);
 }
 
-TEST(Server, AResponseLargerThanTheNegotiatedPacketsIsOnp) {
+TEST(C1218Server, AResponseLargerThanTheNegotiatedPacketsIsOnp) {
   Rig rig;
   rig.endpoint.tables[2] = bytes_0_to(57);  // 61 bytes of response: two 64-byte packets
   rig.log_on();
@@ -478,7 +478,7 @@ TEST(Server, AResponseLargerThanTheNegotiatedPacketsIsOnp) {
       << "a partial read that fits is fine";
 }
 
-TEST(Server, AMultiPacketRequestIsReassembled) {
+TEST(C1218Server, AMultiPacketRequestIsReassembled) {
   Rig rig;
   rig.log_on();
   rig.exchange(encode(SecurityRequest{*password_field("secret")}));
@@ -497,7 +497,7 @@ TEST(Server, AMultiPacketRequestIsReassembled) {
   EXPECT_EQ(rig.endpoint.tables[7], data);
 }
 
-TEST(Server, MultiPacketRequestPacketsOutOfSequenceAreDropped) {
+TEST(C1218Server, MultiPacketRequestPacketsOutOfSequenceAreDropped) {
   Rig rig;
   rig.log_on();
   Frame orphan;
@@ -524,7 +524,7 @@ TEST(Server, MultiPacketRequestPacketsOutOfSequenceAreDropped) {
   EXPECT_EQ(rig.endpoint.reads, 0);
 }
 
-TEST(Server, NegotiateGrantsWhatBothSidesCanAndTerminateRestoresTheDefaults) {
+TEST(C1218Server, NegotiateGrantsWhatBothSidesCanAndTerminateRestoresTheDefaults) {
   ServerConfig config;
   config.max_packet_size = 256;
   config.max_packets = 4;
@@ -540,7 +540,7 @@ TEST(Server, NegotiateGrantsWhatBothSidesCanAndTerminateRestoresTheDefaults) {
   EXPECT_EQ(rig.server.link(), LinkParameters{});
 }
 
-TEST(Server, ANegotiateResponseGoesOutBeforeItsParametersApply) {
+TEST(C1218Server, ANegotiateResponseGoesOutBeforeItsParametersApply) {
   Rig rig;
   rig.exchange(hex("20"));
   // Packets of 9 bytes carry one data byte: the 5-byte response must still go out in one.
@@ -548,7 +548,7 @@ TEST(Server, ANegotiateResponseGoesOutBeforeItsParametersApply) {
   EXPECT_EQ(rig.exchange(hex("20")), hex("04")) << "then nothing larger than a byte fits";
 }
 
-TEST(Server, OtherDataFormatsAreNotSupported) {
+TEST(C1218Server, OtherDataFormatsAreNotSupported) {
   Rig rig;
   Frame frame;
   frame.control = 0x01;  // C12.22 EPSEM
@@ -559,7 +559,7 @@ TEST(Server, OtherDataFormatsAreNotSupported) {
   EXPECT_EQ(rig.server.state(), SessionState::base);
 }
 
-TEST(Server, DisconnectEndsTheSessionLikeTerminate) {
+TEST(C1218Server, DisconnectEndsTheSessionLikeTerminate) {
   Rig rig;
   rig.log_on();
   EXPECT_EQ(rig.exchange(hex("22")), hex("00"));
@@ -567,7 +567,7 @@ TEST(Server, DisconnectEndsTheSessionLikeTerminate) {
   EXPECT_EQ(rig.endpoint.logoffs, 1);
 }
 
-TEST(Server, ARetransmittedTerminateIsRecognisedAfterTheSessionEnded) {
+TEST(C1218Server, ARetransmittedTerminateIsRecognisedAfterTheSessionEnded) {
   Rig rig;
   rig.log_on();
   const auto first = rig.send(hex("21"));
@@ -576,7 +576,7 @@ TEST(Server, ARetransmittedTerminateIsRecognisedAfterTheSessionEnded) {
   EXPECT_EQ(rig.server.counters().duplicates, 1U);
 }
 
-TEST(Server, ResetEndsTheSessionWithoutCountingATimeout) {
+TEST(C1218Server, ResetEndsTheSessionWithoutCountingATimeout) {
   Rig rig;
   rig.log_on();
   rig.send(hex("30 00 01"));
@@ -588,7 +588,7 @@ TEST(Server, ResetEndsTheSessionWithoutCountingATimeout) {
   EXPECT_TRUE(rig.wait(10s).empty()) << "no retransmission after a reset";
 }
 
-TEST(Server, ANewRequestBeforeTheAckDropsTheOldResponse) {
+TEST(C1218Server, ANewRequestBeforeTheAckDropsTheOldResponse) {
   Rig rig;
   rig.send(hex("20"));
   const auto reply = split(rig.send(hex("20")));
