@@ -19,6 +19,8 @@ std::string_view kind_name(Happening::Kind k) {
     case Happening::Kind::power_failure: return "power_failure";
     case Happening::Kind::voltage_sag: return "voltage_sag";
     case Happening::Kind::time_jump: return "time_jump";
+    case Happening::Kind::seal_broken: return "seal_broken";
+    case Happening::Kind::seal_applied: return "seal_applied";
   }
   return "unknown";
 }
@@ -47,6 +49,8 @@ kernel::Result<Supply> Supply::create(std::vector<Happening> happenings) {
         }
         break;
       case Happening::Kind::time_jump:
+      case Happening::Kind::seal_broken:   // the board's seal switches (seals.h), not the supply
+      case Happening::Kind::seal_applied:
         break;
       default:
         return kernel::fail(fmt::format("happening {}: unknown kind {}", i,
@@ -63,7 +67,7 @@ kernel::Result<Supply> Supply::create(std::vector<Happening> happenings) {
   for (const std::size_t i : order) {
     const Happening& h = happenings[i];
     s.happenings_.push_back(h);
-    if (h.kind == Happening::Kind::time_jump) continue;
+    if (h.kind != Happening::Kind::power_failure && h.kind != Happening::Kind::voltage_sag) continue;
     const std::int64_t begin = h.at.time_since_epoch().count();
     const Window w{begin, begin + h.length.count(),
                    h.kind == Happening::Kind::power_failure ? 0.0 : h.sag_fraction};

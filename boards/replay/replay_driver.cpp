@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "meter/boards/booking.h"
+#include "meter/boards/seals.h"
 #include "meter/boards/supply.h"
 
 namespace meter::boards::replay {
@@ -299,9 +300,10 @@ kernel::Result<std::vector<Row>> read_rows(const ReplayConfig& config) {
 
 class ReplayDriver final : public Driver {
  public:
-  ReplayDriver(const ReplayConfig& c, std::vector<Row> rows, Supply supply)
+  ReplayDriver(const ReplayConfig& c, std::vector<Row> rows, Supply supply, SealSchedule seals)
       : rows_(std::move(rows)),
         supply_(std::move(supply)),
+        seals_(std::move(seals)),
         elements_(c.service->elements),
         nwh_per_lsb_(c.energy_nwh_per_lsb) {
     reading_.elements = elements_;
@@ -358,6 +360,7 @@ class ReplayDriver final : public Driver {
     return supply_.happenings();
   }
   Fidelity fidelity() const noexcept override { return Fidelity::chip; }
+  SealSwitches seal_switches(kernel::UtcTime at) const noexcept override { return seals_.at(at); }
   std::optional<kernel::UtcTime> begins() const noexcept override {
     return kernel::UtcTime{kernel::Milliseconds{rows_.front().begin_ms}};
   }
@@ -368,6 +371,7 @@ class ReplayDriver final : public Driver {
  private:
   std::vector<Row> rows_;
   Supply supply_;
+  SealSchedule seals_;
   std::uint8_t elements_;
   std::int64_t nwh_per_lsb_;
   std::size_t row_ = 0;
@@ -393,10 +397,12 @@ kernel::Result<std::unique_ptr<Driver>> make_replay_driver(const ReplayConfig& c
   }
   auto supply = Supply::create(config.happenings);
   if (!supply) return fail("replay: " + supply.error().message);
+  auto seals = SealSchedule::create(config.seal_switches, config.sealed, config.happenings);
+  if (!seals) return fail("replay: " + seals.error().message);
   auto rows = read_rows(config);
   if (!rows) return rows.error();
-  return std::unique_ptr<Driver>(
-      std::make_unique<ReplayDriver>(config, std::move(*rows), std::move(*supply)));
+  return std::unique_ptr<Driver>(std::make_unique<ReplayDriver>(
+      config, std::move(*rows), std::move(*supply), std::move(*seals)));
 }
 
 }  // namespace meter::boards::replay

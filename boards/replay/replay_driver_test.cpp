@@ -177,6 +177,25 @@ TEST(ReplayDriver, APowerFailureFeedsNothingAndTheRestIsUnchanged) {
   EXPECT_EQ(r.driver->fed().ticks, 100u);
 }
 
+TEST(ReplayDriver, SealSwitchesReadTheSiteStateAndChangeAtTheirHappenings) {
+  Csv csv("timestamp,p1_w\n0,3600\n60,3600\n");
+  auto c = config_for(csv.path());
+  c.seal_switches = {kernel::SealKind::cover};
+  Happening applied;
+  applied.kind = Happening::Kind::seal_applied;
+  applied.seal = kernel::SealKind::cover;
+  applied.at = UtcTime{seconds{30}};
+  c.happenings = {applied};
+  auto d = make_replay_driver(c);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ((*d)->seal_switches(UtcTime{seconds{29}}).sealed, 0);
+  EXPECT_EQ((*d)->seal_switches(UtcTime{seconds{30}}).sealed, seal_bit(kernel::SealKind::cover));
+  c.sealed = {kernel::SealKind::programming_jumper};
+  auto refused = make_replay_driver(c);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("replay: "), std::string::npos);
+}
+
 TEST(ReplayDriver, TheSampleDayImportsInTheEveningAndExportsAtNoon) {
   auto c = config_for(METER_REPLAY_SAMPLES "/house_pv_15min.csv", "2e3w-1ph");
   c.nominal_voltage_v = 120;

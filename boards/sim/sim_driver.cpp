@@ -9,6 +9,7 @@
 
 #include "detail/hash.h"
 #include "meter/boards/booking.h"
+#include "meter/boards/seals.h"
 #include "meter/boards/sim/waveform.h"
 #include "meter/boards/supply.h"
 
@@ -107,8 +108,9 @@ LoadModelConfig model_config(const SimConfig& c) {
 
 class SimDriver final : public Driver {
  public:
-  SimDriver(const SimConfig& c, Supply supply)
+  SimDriver(const SimConfig& c, Supply supply, SealSchedule seals)
       : supply_(std::move(supply)),
+        seals_(std::move(seals)),
         model_(model_config(c)),
         fidelity_(c.fidelity),
         elements_(c.service->elements),
@@ -147,6 +149,7 @@ class SimDriver final : public Driver {
     return supply_.happenings();
   }
   Fidelity fidelity() const noexcept override { return fidelity_; }
+  SealSwitches seal_switches(kernel::UtcTime at) const noexcept override { return seals_.at(at); }
 
  private:
   void load_minute(std::int64_t start_ms) {
@@ -206,6 +209,7 @@ class SimDriver final : public Driver {
   }
 
   Supply supply_;
+  SealSchedule seals_;
   LoadModel model_;
   Fidelity fidelity_;
   std::uint8_t elements_;
@@ -229,7 +233,10 @@ kernel::Result<std::unique_ptr<Driver>> make_sim_driver(const SimConfig& config)
   if (auto checked = check(config); !checked) return checked.error();
   auto supply = Supply::create(config.happenings);
   if (!supply) return kernel::fail("sim: " + supply.error().message);
-  return std::unique_ptr<Driver>(std::make_unique<SimDriver>(config, std::move(*supply)));
+  auto seals = SealSchedule::create(config.seal_switches, config.sealed, config.happenings);
+  if (!seals) return kernel::fail("sim: " + seals.error().message);
+  return std::unique_ptr<Driver>(
+      std::make_unique<SimDriver>(config, std::move(*supply), std::move(*seals)));
 }
 
 kernel::MetrologyConfig metrology_config(const SimConfig& config) {

@@ -85,6 +85,31 @@ TEST(SimDriver, ConfigurationErrorsNameTheValue) {
       << d.error().message;
 }
 
+TEST(SimDriver, SealSwitchesReadTheSiteStateAndChangeAtTheirHappenings) {
+  auto c = residential_pv();
+  c.seal_switches = {kernel::SealKind::cover, kernel::SealKind::optical_plug};
+  c.sealed = {kernel::SealKind::cover, kernel::SealKind::optical_plug};
+  Happening broken;
+  broken.kind = Happening::Kind::seal_broken;
+  broken.seal = kernel::SealKind::cover;
+  broken.at = kJune + hours{2};
+  c.happenings = {broken};
+  auto d = make_sim_driver(c);
+  ASSERT_TRUE(d) << d.error().message;
+  const std::uint8_t both = seal_bit(kernel::SealKind::cover) | seal_bit(kernel::SealKind::optical_plug);
+  EXPECT_EQ((*d)->seal_switches(kJune), (SealSwitches{both, both}));
+  EXPECT_EQ((*d)->seal_switches(kJune + hours{2}).sealed, seal_bit(kernel::SealKind::optical_plug));
+  EXPECT_EQ((*d)->happenings().size(), 1u) << "the run still lists the happening";
+
+  c.seal_switches = {kernel::SealKind::cover};
+  d = make_sim_driver(c);
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message.find("sim: the initial seal state names the optical-plug seal "
+                                   "switch, which the board does not have"),
+            std::string::npos)
+      << d.error().message;
+}
+
 TEST(SimDriver, SameSeedFeedsTheSameEnergyAndAnotherSeedOther) {
   Rig a(residential_pv(3)), b(residential_pv(3)), c(residential_pv(4));
   for (Rig* r : {&a, &b, &c}) r->run(hours{6});

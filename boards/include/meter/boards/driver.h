@@ -1,6 +1,8 @@
 // A board driver: what feeds the kernel its signal, tick by tick. On real hardware it reads
 // the ADC or the metering chip; `sim` synthesises a load model; `replay` reads a recorded CSV.
 //
+// It also reads the board's seal switches (cover, programming jumper, optical port sealing plug).
+//
 // Thread: the kernel thread; feed() is called once per tick, just before Meter::tick().
 #pragma once
 
@@ -20,14 +22,34 @@ enum class Fidelity : std::uint8_t {
   chip,          ///< accumulator readings per tick (fast simulation)
 };
 
-/// Something that happens to the supply or the clock during a run.
+/// Something that happens to the supply, the clock or a seal switch during a run.
 struct Happening {
-  enum class Kind : std::uint8_t { power_failure = 1, voltage_sag, time_jump };
+  enum class Kind : std::uint8_t {
+    power_failure = 1,
+    voltage_sag,
+    time_jump,
+    seal_broken,   ///< a seal switch reads broken from `at` on
+    seal_applied,  ///< a seal switch reads sealed from `at` on
+  };
   Kind kind = Kind::power_failure;
   kernel::UtcTime at{};          ///< when it starts (true time, not the meter's)
   kernel::Milliseconds length{};  ///< outage or sag length
   double sag_fraction = 1.0;      ///< voltage during a sag, as a fraction of nominal
   kernel::Milliseconds jump{};    ///< time jump: how far the meter's clock is moved (+/-)
+  kernel::SealKind seal = kernel::SealKind::cover;  ///< seal_broken, seal_applied: which switch
+};
+
+/// A seal switch's bit, as the gate's seal state (0-0:128.6.0) counts them: 1 cover,
+/// 2 programming jumper, 4 optical port sealing plug (8, the electronic seal, is no switch).
+constexpr std::uint8_t seal_bit(kernel::SealKind kind) noexcept {
+  return static_cast<std::uint8_t>(1u << (static_cast<unsigned>(kind) - 1));
+}
+
+/// What the board's seal switches read, a bit each (seal_bit).
+struct SealSwitches {
+  std::uint8_t fitted = 0;  ///< the switches the board has
+  std::uint8_t sealed = 0;  ///< those that read sealed; never a switch that is not fitted
+  friend bool operator==(const SealSwitches&, const SealSwitches&) = default;
 };
 
 /// The energy the load model drew, exactly as fed to the kernel, booked the way the kernel
@@ -52,6 +74,10 @@ class Driver {
   /// and from `ends` on, feed() adds nothing. A synthetic model is unbounded (nullopt).
   virtual std::optional<kernel::UtcTime> begins() const noexcept { return std::nullopt; }
   virtual std::optional<kernel::UtcTime> ends() const noexcept { return std::nullopt; }
+  /// The seal switches at `at` (true time). Cheap and allocation-free: meterd asks once per
+  /// tick and passes them to the gate (apply_seal_switches, seals.h). A board without seal
+  /// switches has none fitted.
+  virtual SealSwitches seal_switches(kernel::UtcTime /*at*/) const noexcept { return {}; }
 };
 
 }  // namespace meter::boards

@@ -29,7 +29,11 @@ struct ReplayConfig {
   double frequency_hz = 60;
   /// nWh per LSB of the readings; must equal the metrology's energy_nwh_per_lsb.
   std::uint32_t energy_nwh_per_lsb = 1000;
-  std::vector<Happening> happenings;
+  std::vector<Happening> happenings;  ///< supply, clock and seal happenings
+  /// The board's seal switches and those that read sealed when the run starts, as for the sim
+  /// board (seals.h); seal happenings change them.
+  std::vector<kernel::SealKind> seal_switches;
+  std::vector<kernel::SealKind> sealed;
 };
 
 /// Reads and checks the whole file. Errors name the file, the line and the column ("day.csv:14:

@@ -1,5 +1,6 @@
 // The simulated board: a load model fed to the kernel as chip accumulator readings (fast,
-// exact) or as ADC sample blocks (waveform fidelity), with scheduled power failures and sags.
+// exact) or as ADC sample blocks (waveform fidelity), with scheduled power failures and sags,
+// and seal switches that read what the site file says, broken or applied at scheduled times.
 #pragma once
 
 #include <chrono>
@@ -34,7 +35,11 @@ struct SimConfig {
   std::uint32_t sample_rate_hz = 4000;
   double volts_per_code = 0.02;
   double amps_per_code = 0.01;
-  std::vector<Happening> happenings;
+  std::vector<Happening> happenings;  ///< supply, clock and seal happenings
+  /// The board's seal switches (descriptor `hardware.seal_switches`) and those that read
+  /// sealed when the run starts (site `[simulation.seals]`); seal happenings change them.
+  std::vector<kernel::SealKind> seal_switches;
+  std::vector<kernel::SealKind> sealed;
 };
 
 /// Checks the configuration; each error names the offending field and value.
