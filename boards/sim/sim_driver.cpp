@@ -150,6 +150,7 @@ class SimDriver final : public Driver {
   }
   Fidelity fidelity() const noexcept override { return fidelity_; }
   SealSwitches seal_switches(kernel::UtcTime at) const noexcept override { return seals_.at(at); }
+  void set_load_connected(bool connected) noexcept override { load_ = connected ? 1.0 : 0.0; }
 
  private:
   void load_minute(std::int64_t start_ms) {
@@ -175,12 +176,13 @@ class SimDriver final : public Driver {
     reading_.interval = kernel::Milliseconds{supply.powered_ms};
     for (std::size_t e = 0; e < elements_; ++e) {
       // Constant-current loads: energy follows the voltage, so a sag scales it.
-      const std::int64_t a = round_half_away(active_lsb_per_ms_[e] * jitter[e] * supply.volt_ms);
-      const std::int64_t r = round_half_away(reactive_lsb_per_ms_[e] * jitter[e] * supply.volt_ms);
+      const double load = load_ * jitter[e];
+      const std::int64_t a = round_half_away(active_lsb_per_ms_[e] * load * supply.volt_ms);
+      const std::int64_t r = round_half_away(reactive_lsb_per_ms_[e] * load * supply.volt_ms);
       reading_.active_energy_lsb[e] = a;
       reading_.reactive_energy_lsb[e] = r;
       reading_.voltage_v[e] = volts;
-      reading_.current_a[e] = current_a_[e] * jitter[e];
+      reading_.current_a[e] = current_a_[e] * load;
       active += a;
       reactive += r;
     }
@@ -196,9 +198,10 @@ class SimDriver final : public Driver {
     double active_nwh = 0;
     double reactive_nvarh = 0;
     for (std::size_t e = 0; e < elements_; ++e) {
-      load[e] = PhaseLoad{nominal_v_ * fraction, current_a_[e] * jitter[e], lag_deg_[e]};
-      active_nwh += active_w_[e] * jitter[e] * supply.volt_ms * kNwhPerWms;
-      reactive_nvarh += reactive_var_[e] * jitter[e] * supply.volt_ms * kNwhPerWms;
+      const double scale = load_ * jitter[e];
+      load[e] = PhaseLoad{nominal_v_ * fraction, current_a_[e] * scale, lag_deg_[e]};
+      active_nwh += active_w_[e] * scale * supply.volt_ms * kNwhPerWms;
+      reactive_nvarh += reactive_var_[e] * scale * supply.volt_ms * kNwhPerWms;
     }
     wave_->set_load(load);
     const auto samples = static_cast<std::size_t>(
@@ -216,6 +219,7 @@ class SimDriver final : public Driver {
   double nominal_v_;
   std::int64_t nwh_per_lsb_;
   std::int64_t minute_ms_ = INT64_MIN / 2;  // the cached minute; none yet
+  double load_ = 1.0;  // 0 while the service disconnect is open
   std::array<double, kernel::kMaxElements> active_w_{};
   std::array<double, kernel::kMaxElements> reactive_var_{};
   std::array<double, kernel::kMaxElements> active_lsb_per_ms_{};

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "meter/boards/relays.h"
 #include "meter/kernel/meter.h"
 
 namespace meter::boards::sim {
@@ -237,6 +238,37 @@ TEST(SimDriver, WaveformFidelityMetersWhatTheModelDrew) {
   }
   EXPECT_GT(night.fed(EnergyRegister::import_active), 1e9);
   EXPECT_GT(noon.fed(EnergyRegister::export_active), 1e9);
+}
+
+TEST(SimDriver, AnOpenServiceRelayDisconnectsTheLoadButTheVoltageIsStillMeasured) {
+  for (const Fidelity fidelity : {Fidelity::chip, Fidelity::waveform}) {
+    auto c = residential_pv();
+    c.fidelity = fidelity;
+    Rig rig(c);  // 19:00 local: the household draws, the PV hardly gives
+    Relays relays(2, *rig.driver);
+    EXPECT_EQ(relays.relays(), 2u);
+    rig.run(minutes{10});
+    const std::int64_t before = rig.fed(EnergyRegister::import_active);
+    ASSERT_GT(before, 0);
+    ASSERT_TRUE(relays.set_open(1, true));
+    EXPECT_FALSE(relays.load_connected());
+    const auto registers = rig.meter->registers().totals_mwh();
+    rig.run(minutes{10});
+    EXPECT_EQ(rig.fed(EnergyRegister::import_active), before);
+    EXPECT_EQ(rig.meter->registers().totals_mwh(), registers);
+    const auto volts = rig.meter->objects().read(kernel::obis("1-0:32.7.0"), kernel::Role::public_read);
+    ASSERT_TRUE(volts);
+    EXPECT_NEAR(std::get<double>(*volts), 120.0, 1.0);
+    const auto amps = rig.meter->objects().read(kernel::obis("1-0:31.7.0"), kernel::Role::public_read);
+    ASSERT_TRUE(amps);
+    EXPECT_NEAR(std::get<double>(*amps), 0.0, 0.05);
+    ASSERT_TRUE(relays.set_open(1, false));
+    EXPECT_TRUE(relays.load_connected());
+    rig.run(minutes{10});
+    EXPECT_GT(rig.fed(EnergyRegister::import_active), before);
+    EXPECT_FALSE(relays.set_open(2, true));  // no such relay
+    EXPECT_EQ(relays.operations(), 2u);
+  }
 }
 
 }  // namespace

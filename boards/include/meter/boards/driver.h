@@ -78,6 +78,10 @@ class Driver {
   /// tick and passes them to the gate (apply_seal_switches, seals.h). A board without seal
   /// switches has none fitted.
   virtual SealSwitches seal_switches(kernel::UtcTime /*at*/) const noexcept { return {}; }
+  /// The board's service disconnect (Relays, relays.h) connects or disconnects the premises:
+  /// while disconnected, the load and any generation behind the meter feed nothing and the
+  /// voltage is still measured (line side). A recording plays what it recorded and ignores it.
+  virtual void set_load_connected(bool /*connected*/) noexcept {}
 };
 
 }  // namespace meter::boards
