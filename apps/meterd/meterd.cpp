@@ -13,6 +13,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "meter/boards/relays.h"
 #include "meter/boards/replay/replay_driver.h"
 #include "meter/plugins/load_profile/profile_format.h"
 #include "meter/plugins/sealing_audit/audit_format.h"
@@ -141,6 +142,7 @@ class PoweredMeter {
                                                                const MeterdOptions& o,
                                                                const kernel::TimeSource& time,
                                                                kernel::NvmStore& nvm,
+                                                               kernel::RelayDriver* relays,
                                                                std::ostream& err) {
     auto meter = kernel::Meter::create(s.meter, time);
     if (!meter) return meter.error();
@@ -186,7 +188,7 @@ class PoweredMeter {
       if (level >= 2) fmt::print(err, "meterd: plugin {}: {}\n", plugin, message);
     };
     pm->host_ = std::make_unique<kernel::PluginHost>(
-        kernel::PluginHostDeps{m.bus(), m.objects(), m.gate(), m.clock(), nvm, nullptr}, hc);
+        kernel::PluginHostDeps{m.bus(), m.objects(), m.gate(), m.clock(), nvm, relays}, hc);
     pm->host_->load_all(plugin_specs(s));
     pm->host_->start_all();
     if (auto id = pm->host_->register_identity_objects(); !id) return id.error();
@@ -212,7 +214,8 @@ class PoweredMeter {
   kernel::ScopedConnection trace_;
 };
 
-void print_report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver, std::ostream& out) {
+void print_report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver,
+                  const boards::Relays* relays, std::ostream& out) {
   auto& objects = pm.meter().objects();
   fmt::print(out, "\n== {} on {} at {} ({})\n", s.sku.id, s.board.id, s.site.id, s.site.time_zone);
   fmt::print(out, "\n-- display sequence (scroll {} s, multiplier x{})\n",
@@ -227,6 +230,13 @@ void print_report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver
     }
     fmt::print(out, "  {:<13} {:>22}  {}\n", info->id.to_string(), read_value(objects, *info),
                info->description);
+  }
+
+  if (relays != nullptr) {
+    fmt::print(out, "\n-- service disconnect ({} operations)\n", relays->operations());
+    for (std::uint32_t r = 0; r < relays->relays(); ++r) {
+      fmt::print(out, "  relay {:<7} {:>22}\n", r, relays->open(r) ? "open" : "closed");
+    }
   }
 
   std::map<std::string, std::vector<const kernel::ObjectInfo*>> by_owner;
@@ -270,6 +280,7 @@ struct MeterRun::State {
   std::ostream* err = nullptr;
   Setup setup;
   std::unique_ptr<boards::Driver> driver;
+  std::unique_ptr<boards::Relays> relays;  // the board's: they keep their position in an outage
   kernel::SystemTimeSource system_time;
   std::unique_ptr<kernel::VirtualTimeSource> virtual_time;
   std::unique_ptr<kernel::NvmStore> store;
@@ -306,6 +317,10 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
     return nullptr;
   }
   st->driver = std::move(*driver);
+  if (st->setup.board.hardware.relays > 0) {
+    st->relays = std::make_unique<boards::Relays>(
+        static_cast<std::uint32_t>(st->setup.board.hardware.relays), *st->driver);
+  }
   exit_code = kExitFailure;
   if (o.state_dir) {
     std::error_code ec;
@@ -322,7 +337,7 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
   // A simulated meter with a store carries on from the time it last stored.
   st->virtual_time = std::make_unique<kernel::VirtualTimeSource>(
       kernel::Persistence::stored_time(*st->store).value_or(st->setup.site.simulation.start));
-  auto powered = PoweredMeter::power_up(st->setup, o, st->time(), *st->store, err);
+  auto powered = PoweredMeter::power_up(st->setup, o, st->time(), *st->store, st->relays.get(), err);
   if (!powered) {
     fmt::print(err, "meterd: {}\n", powered.error().message);
     return nullptr;
@@ -359,7 +374,8 @@ bool MeterRun::step() {
       power_fail();
       st.powered.reset();
       st.virtual_time->advance(h.length);
-      auto powered = PoweredMeter::power_up(st.setup, st.options, st.time(), *st.store, *st.err);
+      auto powered = PoweredMeter::power_up(st.setup, st.options, st.time(), *st.store,
+                                            st.relays.get(), *st.err);
       if (!powered) {
         fmt::print(*st.err, "meterd: cannot power up again: {}\n", powered.error().message);
         return false;
@@ -401,7 +417,7 @@ void MeterRun::run() {
 }
 
 void MeterRun::report(std::ostream& out) {
-  print_report(state_->setup, *state_->powered, *state_->driver, out);
+  print_report(state_->setup, *state_->powered, *state_->driver, state_->relays.get(), out);
 }
 
 bool MeterRun::export_profile(const std::filesystem::path& file, std::ostream& err) {
