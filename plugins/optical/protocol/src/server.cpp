@@ -360,12 +360,14 @@ std::vector<std::uint8_t> Server::dispatch(const Request& request) {
 
 void Server::respond(std::span<const std::uint8_t> response, std::uint8_t identity, TimePoint now,
                      Out& out) {
-  auto frames = split_message(response, link_.packet_size, identity);
-  if (frames.size() > link_.nbr_packets) {
+  std::vector<Frame> frames;
+  if (packets_needed(response.size(), link_.packet_size) > link_.nbr_packets) {
     const auto refusal = refuse(ResponseCode::onp, "response of " +
                                                        std::to_string(response.size()) +
                                                        " bytes exceeds the negotiated packets");
     frames = split_message(refusal, link_.packet_size, identity);
+  } else {
+    frames = split_message(response, link_.packet_size, identity);
   }
   tx_packets_.clear();
   for (auto& frame : frames) {

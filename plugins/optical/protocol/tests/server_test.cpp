@@ -478,6 +478,18 @@ TEST(C1218Server, AResponseLargerThanTheNegotiatedPacketsIsOnp) {
       << "a partial read that fits is fine";
 }
 
+TEST(C1218Server, AResponseNeedingMoreThan256TinyPacketsIsOnpToo) {
+  // Found by the fuzzer: 3004 bytes in 14-byte packets would be 501 packets.
+  Rig rig;
+  rig.endpoint.tables[64] = std::vector<std::uint8_t>(3000, 0x5A);
+  rig.exchange(hex("20"));
+  EXPECT_EQ(rig.exchange(hex("60 00 0e 08")), hex("00 00 0e 08 06"));
+  rig.exchange(hex("50 00 02 30 30 30 30 20 20 20 20 20 20"));
+  const auto reply = split(rig.send(hex("30 00 40")));
+  ASSERT_EQ(reply.frames.size(), 1U);
+  EXPECT_EQ(reply.frames[0].data, hex("04"));
+}
+
 TEST(C1218Server, AMultiPacketRequestIsReassembled) {
   Rig rig;
   rig.log_on();
