@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -345,6 +346,12 @@ Result<void> SqliteNvmStore::commit(const std::vector<NvmWrite>& batch, bool dur
   }
   restore_sync();
   if (!ok) return fail(fmt::format("NVM batch not applied: {}", error));
+  // A new store holds records from its first batch on: the next power-up in this process must
+  // find them as a reopened file would (intact), not start a new meter.
+  const auto stores = [](const NvmWrite& w) { return w.value.has_value(); };
+  if (health_.state == NvmState::fresh && std::any_of(batch.begin(), batch.end(), stores)) {
+    health_ = {NvmState::intact, {}};
+  }
   ++im.stats.commits;
   if (durable) ++im.stats.durable_commits;
   return {};

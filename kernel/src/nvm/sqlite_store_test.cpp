@@ -116,6 +116,17 @@ TEST_F(SqliteNvmStoreTest, ANewMeterIsFreshNotDamaged) {
   EXPECT_EQ(open()->health().state, NvmState::intact);
 }
 
+TEST_F(SqliteNvmStoreTest, AFreshStoreIsIntactOnceItHoldsARecordWithoutBeingReopened) {
+  // meterd powers the meter down and up again on the same open store: the second power-up must
+  // restore what the first stored.
+  auto store = open();
+  ASSERT_EQ(store->health().state, NvmState::fresh);
+  ASSERT_TRUE(store->flush());
+  EXPECT_EQ(store->health().state, NvmState::fresh);  // the flush counter is no record
+  ASSERT_TRUE(store->apply({{"kernel", "format", Value{std::uint64_t{1}}}}));
+  EXPECT_EQ(store->health().state, NvmState::intact);
+}
+
 TEST_F(SqliteNvmStoreTest, AFileThatIsNoDatabaseIsDamaged) {
   std::ofstream out(path_, std::ios::binary);
   std::mt19937 rng(7);

@@ -57,7 +57,7 @@ class NvmStore {
   /// Makes everything applied so far survive a power failure (fsync). Batches applied before
   /// it are durable when it returns.
   virtual Result<void> flush() { return {}; }
-  /// What the open-time checks found.
+  /// What the open-time checks found; a fresh store is intact once it holds a record.
   virtual NvmHealth health() const { return {}; }
   /// Refuses every write from now on: a damaged store is kept as evidence, never overwritten.
   virtual void freeze(std::string /*reason*/) {}
