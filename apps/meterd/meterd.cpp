@@ -134,6 +134,43 @@ std::int64_t tick_number(const Setup& s, kernel::Meter& m) {
   return (m.clock().now() - s.site.simulation.start) / m.tick_length();
 }
 
+/// The board's nameplate (4 CCR 4027.2 S.4) as objects, read-only, so that every port reads what
+/// the nameplate says (docs/objects.md, "Nameplate").
+kernel::Result<void> register_nameplate(kernel::ObjectRegistry& objects,
+                                        const kernel::config::BoardDescriptor& board) {
+  const auto& n = board.nameplate;
+  auto text = [&](const char* code, std::string value, const char* what) -> kernel::Result<void> {
+    kernel::ObjectInfo info;
+    info.id = *kernel::Obis::parse(code);
+    info.type = kernel::ValueType::text;
+    info.owner = "board";
+    info.legally_relevant = true;
+    info.description = what;
+    return objects.add(info, [v = std::move(value)] { return kernel::Value{v}; });
+  };
+  auto g = [](double v) { return fmt::format("{:g}", v); };
+  std::string plate = fmt::format(
+      "{} {} SN {}; {} V, TA {} A, {}, accuracy class {}; Kh {} Wh, Kt {} Wh, Rr {}; {} Hz; {} "
+      "element, {} wire, form {}",
+      n.manufacturer, n.type, n.serial_number, g(n.voltage_v), g(n.test_amperes_a), n.meter_class,
+      n.accuracy_class, g(n.kh_wh), g(n.kt_wh), g(n.register_ratio), g(n.frequency_hz),
+      g(n.elements), n.wires, n.form);
+  if (!n.transformer_ratio.empty()) {
+    plate += fmt::format("; transformer ratio {}, PKh {} Wh", n.transformer_ratio, g(n.pkh_wh));
+  }
+  for (auto r : {text("0-0:96.1.0", n.serial_number, "serial number (nameplate)"),
+                 text("0-0:96.1.1", n.manufacturer, "manufacturer (nameplate)"),
+                 text("0-0:96.1.2", n.type, "type designation (nameplate)"),
+                 text("0-0:96.1.3", n.form, "form (nameplate)"),
+                 text("0-0:96.1.4", n.meter_class, "meter class (nameplate)"),
+                 text("0-0:96.1.5", n.manufacturer_code, "manufacturer code (C12.19)"),
+                 text("0-0:96.1.6", board.id, "board descriptor"),
+                 text("0-0:96.1.9", plate, "nameplate, whole")}) {
+    if (!r) return r;
+  }
+  return {};
+}
+
 /// One meter, powered: the kernel restored from its store, its plugins and its display. A
 /// power failure destroys it; power coming back makes a new one from the same store.
 class PoweredMeter {
@@ -148,6 +185,7 @@ class PoweredMeter {
     if (!meter) return meter.error();
     auto pm = std::unique_ptr<PoweredMeter>(new PoweredMeter(std::move(*meter)));
     auto& m = *pm->meter_;
+    if (auto plate = register_nameplate(m.objects(), s.board); !plate) return plate.error();
     if (o.trace) {
       // Before Persistence subscribes: the line is out before the tick is committed, so a kill
       // in between is the one tick a crash may lose.
@@ -290,6 +328,8 @@ struct MeterRun::State {
   std::size_t next_happening = 0;
   std::uint64_t ticks = 0;
   std::int64_t last_day_shown = -1;
+  std::chrono::steady_clock::time_point next_tick{};  // real time: when the next tick is due
+  std::chrono::steady_clock::time_point last_io{};    // simulation: when the ports were polled
 
   bool simulating() const noexcept { return options.simulate_s > 0 || options.until; }
   const kernel::TimeSource& time() const {
@@ -389,8 +429,28 @@ bool MeterRun::step() {
   st.driver->feed(m, st.time().utc(), tick);
   if (st.simulating()) {
     st.virtual_time->advance(tick);
+    // Ports still answer while meter time runs fast: a look at them every few milliseconds of
+    // real time costs nothing measurable per tick.
+    if (st.powered->host().io_pending()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - st.last_io >= std::chrono::milliseconds(5)) {
+        st.last_io = now;
+        st.powered->host().poll_io(std::chrono::milliseconds(0));
+      }
+    }
   } else {
-    std::this_thread::sleep_for(tick);
+    // Real time: until the tick is due, the kernel thread waits for the plugins' ports and
+    // timers and serves them (a power failure signal ends the wait at once).
+    if (st.next_tick == std::chrono::steady_clock::time_point{}) {
+      st.next_tick = std::chrono::steady_clock::now();
+    }
+    st.next_tick += tick;
+    for (auto now = std::chrono::steady_clock::now(); now < st.next_tick && !g_power_fail;
+         now = std::chrono::steady_clock::now()) {
+      st.powered->host().poll_io(
+          std::chrono::ceil<std::chrono::milliseconds>(st.next_tick - now));
+    }
+    if (g_power_fail) return false;
   }
   m.tick();
   ++st.ticks;

@@ -14,9 +14,9 @@
 namespace {
 
 constexpr const char* kAbiSha256 =
-    "068bd4924e11052aff339a76d959a8b134dce7990ef3efee42a60dd19dc72c70";
+    "b64ba1f4bdb08aabd7345ce9adf4bbbbf4c5b570e88b39d95690332a3d06f6d8";
 constexpr int kAbiMajor = 1;
-constexpr int kAbiMinor = 1;
+constexpr int kAbiMinor = 2;
 
 std::string sha256_hex(const std::string& bytes) {
   unsigned char digest[crypto_hash_sha256_BYTES];
@@ -68,4 +68,16 @@ TEST(AbiPin, ParameterChangedKeepsItsLayoutAndAppendsTheAuditFields) {
   EXPECT_EQ(offsetof(meter_parameter_changed, who), 32u);
   EXPECT_EQ(offsetof(meter_parameter_changed, via), 40u);
   EXPECT_EQ(offsetof(meter_parameter_changed, counter_value), 56u);
+}
+
+TEST(AbiPin, HostApiAppendsTheIoAndPortFunctionsAfterTheRelay) {
+  // ABI 1.2 appended file-descriptor watches, timers and port logons after trip_relay; a 1.1
+  // plugin sees the table it knew, and a 1.2 plugin finds the new functions by struct_size.
+  EXPECT_LT(offsetof(meter_host_api, trip_relay), offsetof(meter_host_api, watch_fd));
+  EXPECT_EQ(offsetof(meter_host_api, watch_fd),
+            offsetof(meter_host_api, trip_relay) + sizeof(void*));
+  EXPECT_FALSE(METER_HAS_FIELD(meter_host_api, offsetof(meter_host_api, watch_fd), watch_fd));
+  EXPECT_TRUE(METER_HAS_FIELD(meter_host_api, sizeof(meter_host_api), list_objects));
+  EXPECT_EQ(METER_STATUS_SEALED, 11);
+  EXPECT_EQ(METER_STATUS_LOCKED, 12);
 }

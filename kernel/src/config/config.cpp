@@ -34,6 +34,7 @@ const Schema kNameplate{
     "nameplate", "Nameplate data (4 CCR 4027.2 S.4); readable as objects.",
     {{.key = "manufacturer", .type = FieldType::text, .description = "manufacturer's name or trademark", .required = true, .min = 1},
      {.key = "type", .type = FieldType::text, .description = "type designation", .required = true, .min = 1},
+     {.key = "manufacturer_code", .type = FieldType::text, .description = "the manufacturer's code of up to 4 characters, as the optical port's tables (ANSI C12.19 ST-0, ST-1) carry it", .min = 1, .max = 4, .unit = "characters"},
      {.key = "serial_number", .type = FieldType::text, .description = "non-repetitive serial number (written per unit at the factory)", .required = true, .min = 1},
      {.key = "voltage_v", .type = FieldType::real, .description = "AC voltage rating", .required = true, .min = 1, .max = 1000, .unit = "V"},
      {.key = "test_amperes_a", .type = FieldType::real, .description = "test amperes (TA)", .required = true, .min = 0.001, .max = 1000, .unit = "A"},
@@ -225,6 +226,7 @@ BoardDescriptor extract_board(const toml::table& t, const std::string& file, Dia
   auto& n = b.nameplate;
   n.manufacturer = text(t, "nameplate.manufacturer");
   n.type = text(t, "nameplate.type");
+  n.manufacturer_code = text(t, "nameplate.manufacturer_code");
   n.serial_number = text(t, "nameplate.serial_number");
   n.voltage_v = get(t, "nameplate.voltage_v", 0.0);
   n.test_amperes_a = get(t, "nameplate.test_amperes_a", 0.0);

@@ -136,6 +136,10 @@ void check_value(const Field& f, const toml::node& node, std::string_view file,
       if (f.min && static_cast<double>(s.get().size()) < *f.min) {
         out.add(file, &node, fmt::format("'{}' must not be empty", name));
       }
+      if (f.max && static_cast<double>(s.get().size()) > *f.max) {
+        out.add(file, &node, fmt::format("'{}' is \"{}\", {} characters; at most {} are allowed",
+                                         name, s.get(), s.get().size(), *f.max));
+      }
       return;
     }
     case FieldType::text_array: {

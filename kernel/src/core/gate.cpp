@@ -153,20 +153,22 @@ Result<void> ParameterGate::store_records() {
 
 Result<Session> ParameterGate::logon(Interface via, std::string_view password) {
   if (via == Interface::kernel || via == Interface::plugin) {
-    return fail(fmt::format("the {} interface does not log on", to_string(via)));
+    return fail(ErrorKind::invalid,
+                fmt::format("the {} interface does not log on", to_string(via)));
   }
   auto& p = port(via);
   const auto uptime = clock_->uptime();
-  auto refuse = [&](const char* reason, std::string message) -> Result<Session> {
+  auto refuse = [&](const char* reason, ErrorKind kind, std::string message) -> Result<Session> {
     bus_->publish(LogonFailed{clock_->now(), via, reason, p.failures});
-    return fail(std::move(message));
+    return fail(kind, std::move(message));
   };
   if (via == Interface::optical_port && !optical_port_enabled_) {
-    return refuse("port-disabled", "the optical port is disabled");
+    return refuse("port-disabled", ErrorKind::unavailable, "the optical port is disabled");
   }
   if (uptime < p.locked_until) {
-    return refuse("locked", fmt::format("the {} is locked for another {} s", to_string(via),
-                                        (p.locked_until - uptime).count() / 1000 + 1));
+    return refuse("locked", ErrorKind::locked,
+                  fmt::format("the {} is locked for another {} s", to_string(via),
+                              (p.locked_until - uptime).count() / 1000 + 1));
   }
   std::optional<Role> role;
   if (verify(config_.calibrator_password_hash, password)) {
@@ -178,7 +180,7 @@ Result<Session> ParameterGate::logon(Interface via, std::string_view password) {
   }
   if (!role) {
     ++p.failures;
-    auto refused = refuse("wrong-password", "wrong password");
+    auto refused = refuse("wrong-password", ErrorKind::denied, "wrong password");
     if (p.failures >= config_.max_failed_logons) {
       p.failures = 0;
       p.locked_until = uptime + config_.lockout;
@@ -201,7 +203,9 @@ bool ParameterGate::logged_on(const Session& session) const {
 }
 
 Result<void> ParameterGate::write(const Obis& id, const Value& value, const Session& session) {
-  if (!logged_on(session)) return fail("not logged on: log on to the port first");
+  if (!logged_on(session)) {
+    return fail(ErrorKind::denied, "not logged on: log on to the port first");
+  }
   return write(id, value, Requester{session.via, session.role, to_string(session.via)});
 }
 
@@ -232,28 +236,31 @@ Result<void> ParameterGate::check_seal(const ObjectInfo& info, const Value& valu
   const auto name = info.id.to_string();
   if (info.id == kOpticalPortEnabled && std::get<bool>(value) && !optical_port_enabled_ &&
       sealed()) {
-    return fail("the optical port was disabled: re-enabling it needs the seal broken");
+    return fail(ErrorKind::sealed,
+                "the optical port was disabled: re-enabling it needs the seal broken");
   }
   if (!is_sealable(info.parameter_class)) return {};
   const bool calibration = info.parameter_class == ParameterClass::calibration;
   if (config_.sealing_category == 3 && !event_logger_ready()) {
-    return fail(fmt::format("object {} is a {} parameter of a category 3 meter and no event "
+    return fail(ErrorKind::sealed,
+                fmt::format("object {} is a {} parameter of a category 3 meter and no event "
                             "logger is recording",
                             name, class_name(info.parameter_class)));
   }
   if (via == Interface::comms) {
     if (config_.sealing_category == 1) {
-      return fail(fmt::format("object {}: a category 1 meter has no remote configuration", name));
+      return fail(ErrorKind::sealed,
+                  fmt::format("object {}: a category 1 meter has no remote configuration", name));
     }
     if (sealed() && (config_.sealing_category == 2 || calibration)) {
-      return fail(fmt::format("object {} is a sealed {} parameter", name,
-                              class_name(info.parameter_class)));
+      return fail(ErrorKind::sealed, fmt::format("object {} is a sealed {} parameter", name,
+                                                 class_name(info.parameter_class)));
     }
     return {};
   }
   if (sealed()) {
-    return fail(fmt::format("object {} is a sealed {} parameter", name,
-                            class_name(info.parameter_class)));
+    return fail(ErrorKind::sealed, fmt::format("object {} is a sealed {} parameter", name,
+                                               class_name(info.parameter_class)));
   }
   return {};
 }
@@ -261,21 +268,27 @@ Result<void> ParameterGate::check_seal(const ObjectInfo& info, const Value& valu
 Result<void> ParameterGate::write(const Obis& id, const Value& value, const Requester& requester) {
   auto* e = registry_->entry(id);
   const auto name = id.to_string();
-  if (e == nullptr) return fail(fmt::format("no object {}", name));
+  if (e == nullptr) return fail(ErrorKind::not_found, fmt::format("no object {}", name));
   const auto& info = e->info;
   if (info.parameter_class == ParameterClass::read_only) {
-    return fail(fmt::format("object {} is read-only", name));
+    return fail(ErrorKind::denied, fmt::format("object {} is read-only", name));
   }
   if ((info.write_roles & mask(requester.role)) == 0) {
-    return fail(fmt::format("object {} may not be written with this role", name));
+    return fail(ErrorKind::denied,
+                fmt::format("object {} may not be written with this role", name));
   }
   if (type_of(value) != info.type) {
-    return fail(fmt::format("object {} takes another type of value", name));
+    return fail(ErrorKind::invalid, fmt::format("object {} takes another type of value", name));
   }
   if (auto allowed = check_seal(info, value, requester.via); !allowed) return allowed;
 
   auto old_value = e->reader();
-  if (auto stored = e->writer(value); !stored) return stored;
+  if (auto stored = e->writer(value); !stored) {
+    // The object's writer refused the value: unless it says otherwise, the value was wrong.
+    const auto kind = stored.error().kind == ErrorKind::failed ? ErrorKind::invalid
+                                                               : stored.error().kind;
+    return fail(kind, stored.error().message);
+  }
   ParameterChanged changed;
   changed.time = clock_->now();
   changed.id = id;
@@ -294,7 +307,8 @@ Result<void> ParameterGate::write(const Obis& id, const Value& value, const Requ
       // A change the counter cannot witness must not stay: put the old value back.
       c = before;
       (void)e->writer(old_value);
-      return fail(fmt::format("object {}: the event counter cannot be stored ({}); the change "
+      return fail(ErrorKind::unavailable,
+                  fmt::format("object {}: the event counter cannot be stored ({}); the change "
                               "is undone",
                               name, kept.error().message));
     }
@@ -314,22 +328,27 @@ void ParameterGate::set_sealed(bool sealed, SealKind kind) {
 }
 
 Result<void> ParameterGate::set_electronic_seal(bool sealed, const Session& session) {
-  if (!logged_on(session)) return fail("not logged on: log on to the port first");
+  if (!logged_on(session)) {
+    return fail(ErrorKind::denied, "not logged on: log on to the port first");
+  }
   if (sealed) {
     const bool local = session.via == Interface::optical_port ||
                        session.via == Interface::local_button;
     if (!local || (session.role != Role::configurator && session.role != Role::calibrator)) {
-      return fail("the electronic seal is set on site, by a configurator or a calibrator");
+      return fail(ErrorKind::denied,
+                  "the electronic seal is set on site, by a configurator or a calibrator");
     }
   } else if (session.via != Interface::optical_port || session.role != Role::calibrator) {
-    return fail("the electronic seal is broken only by a calibrator at the optical port");
+    return fail(ErrorKind::denied,
+                "the electronic seal is broken only by a calibrator at the optical port");
   }
   const auto b = bit(SealKind::electronic);
   if (((seals_ & b) != 0) == sealed) return {};
   seals_ = sealed ? (seals_ | b) : (seals_ & ~b);
   if (auto kept = store_records(); !kept) {
     seals_ ^= b;
-    return fail(fmt::format("the electronic seal cannot be stored: {}", kept.error().message));
+    return fail(ErrorKind::unavailable,
+                fmt::format("the electronic seal cannot be stored: {}", kept.error().message));
   }
   bus_->publish(SealChanged{clock_->now(), SealKind::electronic, sealed});
   return {};

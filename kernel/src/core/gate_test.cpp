@@ -317,5 +317,27 @@ TEST_F(GateTest, ConfigureRefusesBadSettings) {
   EXPECT_FALSE(gate.configure(c));
 }
 
+// A port answers in its protocol's terms (a C12.18 code, an ABI status): each refusal says which
+// kind it is, so that a sealed meter is never reported as a wrong role or a bad value.
+TEST_F(GateTest, EachRefusalSaysItsKind) {
+  configure(2);
+  auto kind = [](const auto& r) { return r ? ErrorKind::failed : r.error().kind; };
+  EXPECT_EQ(kind(gate.write(obis("9-9:9.9.9"), Value{true}, configurator)), ErrorKind::not_found);
+  EXPECT_EQ(kind(gate.write(kGain, Value{std::int64_t{1}}, configurator)), ErrorKind::denied);
+  EXPECT_EQ(kind(gate.write(kMultiplier, Value{1.0}, configurator)), ErrorKind::invalid);
+  EXPECT_EQ(kind(gate.write(kMultiplier, Value{std::int64_t{241}}, configurator)),
+            ErrorKind::invalid);
+  gate.set_sealed(true, SealKind::cover);
+  EXPECT_EQ(kind(gate.write(kMultiplier, Value{std::int64_t{2}}, configurator)), ErrorKind::sealed);
+  gate.set_sealed(false, SealKind::cover);
+
+  EXPECT_EQ(kind(gate.logon(Interface::kernel, "cal-pw")), ErrorKind::invalid);
+  EXPECT_EQ(kind(gate.logon(Interface::optical_port, "guess")), ErrorKind::denied);
+  EXPECT_EQ(kind(gate.logon(Interface::optical_port, "guess")), ErrorKind::denied);
+  EXPECT_EQ(kind(gate.logon(Interface::optical_port, "guess")), ErrorKind::denied);
+  EXPECT_EQ(kind(gate.logon(Interface::optical_port, "cal-pw")), ErrorKind::locked);
+  EXPECT_EQ(kind(gate.write(kMultiplier, Value{std::int64_t{2}}, Session{99})), ErrorKind::denied);
+}
+
 }  // namespace
 }  // namespace meter::kernel

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <utility>
 
+#include <poll.h>
+
 #include <boost/dll/shared_library.hpp>
 #include <fmt/format.h>
 
@@ -61,6 +63,8 @@ struct PluginHost::Plugin {
   bool disable_pending = false;
   std::map<std::uint64_t, Connection> subscriptions;
   std::vector<Obis> objects;
+  std::map<std::uint64_t, Session> sessions;  // port logons (ABI 1.2), by the gate's id
+  std::string lent_description;               // object_info's description, lent until the next
   std::optional<std::vector<NvmWrite>> transaction;
   int start_rank = -1;
 
@@ -605,6 +609,232 @@ struct HostApi {
     });
   }
 
+  // ----- ABI 1.2: input and output ------------------------------------------------------
+
+  static bool may_io(const Plugin& p) { return p.has("io"); }
+
+  static meter_status watch_fd(meter_host_context* c, std::int32_t fd, std::int32_t events,
+                               meter_io_fn handler, void* user_data, std::uint64_t* watch) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (fd < 0 || handler == nullptr ||
+          (events & ~(METER_IO_READABLE | METER_IO_WRITABLE)) != 0) {
+        return METER_STATUS_INVALID_ARGUMENT;
+      }
+      if (!may_io(p)) {
+        log(c, METER_LOG_WARNING, "watch denied: capability io not granted");
+        return METER_STATUS_DENIED;
+      }
+      if (!p.alive()) return METER_STATUS_UNAVAILABLE;
+      auto& host = *p.host;
+      for (const auto& [id, w] : host.watches_) {
+        if (w.fd == fd) return METER_STATUS_CONFLICT;
+      }
+      const std::uint64_t id = ++host.next_io_;
+      host.watches_.emplace(id, PluginHost::Watch{&p, fd, events, handler, user_data});
+      if (watch != nullptr) *watch = id;
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status modify_watch(meter_host_context* c, std::uint64_t watch,
+                                   std::int32_t events) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if ((events & ~(METER_IO_READABLE | METER_IO_WRITABLE)) != 0) {
+        return METER_STATUS_INVALID_ARGUMENT;
+      }
+      auto it = p.host->watches_.find(watch);
+      if (it == p.host->watches_.end() || it->second.plugin != &p) return METER_STATUS_NOT_FOUND;
+      it->second.events = events;
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status unwatch_fd(meter_host_context* c, std::uint64_t watch) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      auto it = p.host->watches_.find(watch);
+      if (it == p.host->watches_.end() || it->second.plugin != &p) return METER_STATUS_NOT_FOUND;
+      p.host->watches_.erase(it);
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status set_timer(meter_host_context* c, std::int64_t delay_ms,
+                                meter_timer_fn handler, void* user_data, std::uint64_t* timer) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (delay_ms < 0 || handler == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      if (!may_io(p)) {
+        log(c, METER_LOG_WARNING, "timer denied: capability io not granted");
+        return METER_STATUS_DENIED;
+      }
+      if (!p.alive()) return METER_STATUS_UNAVAILABLE;
+      auto& host = *p.host;
+      const std::uint64_t id = ++host.next_io_;
+      host.timers_.emplace(id, PluginHost::Timer{&p,
+                                                 std::chrono::steady_clock::now() +
+                                                     std::chrono::milliseconds(delay_ms),
+                                                 handler, user_data});
+      if (timer != nullptr) *timer = id;
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status cancel_timer(meter_host_context* c, std::uint64_t timer) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      auto it = p.host->timers_.find(timer);
+      if (it == p.host->timers_.end() || it->second.plugin != &p) return METER_STATUS_NOT_FOUND;
+      p.host->timers_.erase(it);
+      return METER_STATUS_OK;
+    });
+  }
+  static std::int64_t steady_ms(meter_host_context*) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // ----- ABI 1.2: ports ---------------------------------------------------------------------
+
+  static std::optional<Interface> port_interface(const Plugin& p, meter_interface via) {
+    if (via == METER_INTERFACE_OPTICAL_PORT && p.has("port:optical")) {
+      return Interface::optical_port;
+    }
+    if (via == METER_INTERFACE_COMMS && p.has("port:comms")) return Interface::comms;
+    return std::nullopt;
+  }
+
+  static meter_status status_of(const Error& e) {
+    switch (e.kind) {
+      case ErrorKind::not_found: return METER_STATUS_NOT_FOUND;
+      case ErrorKind::denied: return METER_STATUS_DENIED;
+      case ErrorKind::sealed: return METER_STATUS_SEALED;
+      case ErrorKind::invalid: return METER_STATUS_INVALID_ARGUMENT;
+      case ErrorKind::locked: return METER_STATUS_LOCKED;
+      case ErrorKind::unavailable: return METER_STATUS_UNAVAILABLE;
+      case ErrorKind::failed: break;
+    }
+    return METER_STATUS_ERROR;
+  }
+
+  static meter_status port_logon(meter_host_context* c, meter_interface via,
+                                 const std::uint8_t* password, std::size_t size,
+                                 std::uint64_t* session, std::int32_t* role) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if ((password == nullptr && size != 0) || session == nullptr) {
+        return METER_STATUS_INVALID_ARGUMENT;
+      }
+      const auto port = port_interface(p, via);
+      if (!port) {
+        log(c, METER_LOG_WARNING, "logon denied: the plugin is not granted that port");
+        return METER_STATUS_DENIED;
+      }
+      if (p.state != PluginState::started || !p.alive()) return METER_STATUS_UNAVAILABLE;
+      // A fixed-size password field (C12.18's 20 bytes) is padded with NULs or spaces.
+      std::string_view text(reinterpret_cast<const char*>(password), size);
+      while (!text.empty() && (text.back() == '\0' || text.back() == ' ')) text.remove_suffix(1);
+      auto logged = p.host->deps_.gate.logon(*port, text);
+      if (!logged) {
+        log(c, METER_LOG_INFO, fmt::format("logon refused: {}", logged.error().message).c_str());
+        return status_of(logged.error());
+      }
+      p.sessions.emplace(logged->id, *logged);
+      *session = logged->id;
+      if (role != nullptr) *role = mask(logged->role);
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status port_logoff(meter_host_context* c, std::uint64_t session) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      auto it = p.sessions.find(session);
+      if (it == p.sessions.end()) return METER_STATUS_NOT_FOUND;
+      p.host->deps_.gate.logoff(it->second);
+      p.sessions.erase(it);
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status session_read(meter_host_context* c, std::uint64_t session, meter_obis id,
+                                   meter_value_sink_fn sink, void* user_data) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      Role role = Role::public_read;
+      if (session != 0) {
+        auto it = p.sessions.find(session);
+        if (it == p.sessions.end() || !p.host->deps_.gate.logged_on(it->second)) {
+          return METER_STATUS_DENIED;
+        }
+        role = it->second.role;
+      }
+      const Obis obis = from_c(id);
+      if (p.host->deps_.registry.find(obis) == nullptr) return METER_STATUS_NOT_FOUND;
+      auto value = p.host->deps_.registry.read(obis, role);
+      if (!value) return METER_STATUS_DENIED;
+      const meter_value v = sdk::to_c(*value);
+      sink(user_data, &v);
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status session_write(meter_host_context* c, std::uint64_t session, meter_obis id,
+                                    const meter_value* value) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (value == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      if (p.state != PluginState::started || !p.alive()) return METER_STATUS_UNAVAILABLE;
+      auto it = p.sessions.find(session);
+      if (it == p.sessions.end()) return METER_STATUS_DENIED;
+      Value v;
+      try {
+        v = sdk::from_c(*value);
+      } catch (const sdk::Error&) {
+        return METER_STATUS_TYPE_MISMATCH;
+      }
+      auto written = p.host->deps_.gate.write(from_c(id), v, it->second);
+      if (!written) {
+        log(c, METER_LOG_INFO, written.error().message.c_str());
+        return status_of(written.error());
+      }
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status object_info(meter_host_context* c, meter_obis id, meter_object_info* out) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (out == nullptr || out->struct_size < sizeof(meter_object_info)) {
+        return METER_STATUS_INVALID_ARGUMENT;
+      }
+      const ObjectInfo* info = p.host->deps_.registry.find(from_c(id));
+      if (info == nullptr) return METER_STATUS_NOT_FOUND;
+      p.lent_description = info->description;
+      const auto size = out->struct_size;
+      *out = meter_object_info{};
+      out->struct_size = size;
+      out->id = id;
+      out->type = static_cast<meter_value_type>(info->type);
+      out->unit = static_cast<std::uint8_t>(info->unit);
+      out->scaler = info->scaler;
+      out->read_roles = info->read_roles;
+      out->write_roles = info->write_roles;
+      out->parameter_class = static_cast<meter_parameter_class>(info->parameter_class);
+      out->legally_relevant = info->legally_relevant ? 1 : 0;
+      out->description = p.lent_description.c_str();
+      return METER_STATUS_OK;
+    });
+  }
+  static meter_status list_objects(meter_host_context* c, meter_obis_sink_fn sink,
+                                   void* user_data) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      std::vector<Obis> ids;
+      for (const auto* info : p.host->deps_.registry.list()) ids.push_back(info->id);
+      std::sort(ids.begin(), ids.end());
+      for (const auto& o : ids) sink(user_data, meter_obis{o.a, o.b, o.c, o.d, o.e, o.f});
+      return METER_STATUS_OK;
+    });
+  }
+
   static void fill(Plugin& p) {
     p.api.struct_size = sizeof(meter_host_api);
     p.api.abi_major = METER_ABI_MAJOR;
@@ -627,6 +857,34 @@ struct HostApi {
     p.api.nvm_commit = &nvm_commit;
     p.api.nvm_rollback = &nvm_rollback;
     p.api.trip_relay = &trip_relay;
+    p.api.watch_fd = &watch_fd;
+    p.api.modify_watch = &modify_watch;
+    p.api.unwatch_fd = &unwatch_fd;
+    p.api.set_timer = &set_timer;
+    p.api.cancel_timer = &cancel_timer;
+    p.api.steady_ms = &steady_ms;
+    p.api.port_logon = &port_logon;
+    p.api.port_logoff = &port_logoff;
+    p.api.session_read = &session_read;
+    p.api.session_write = &session_write;
+    p.api.object_info = &object_info;
+    p.api.list_objects = &list_objects;
+  }
+
+  /// Calls a watch's or a timer's handler as a call into the plugin; a failure is a fault.
+  template <class Invoke>
+  static void run_handler(Plugin& p, const char* what, Invoke&& invoke) {
+    if (!p.alive()) return;
+    Call call(p);
+    meter_status status = METER_STATUS_EXCEPTION;
+    try {
+      status = invoke();
+    } catch (...) {
+    }
+    if (status != METER_STATUS_OK) {
+      p.host->fault(p, fmt::format("{} handler returned {}", what,
+                                   sdk::to_string(static_cast<sdk::Status>(status))));
+    }
   }
 };
 
@@ -666,8 +924,60 @@ PluginHost::Plugin* PluginHost::find(const std::string& id) const {
 void PluginHost::drop_connections_and_objects(Plugin& p) {
   for (auto& [id, connection] : p.subscriptions) connection.disconnect();
   p.subscriptions.clear();
+  std::erase_if(watches_, [&](const auto& w) { return w.second.plugin == &p; });
+  std::erase_if(timers_, [&](const auto& t) { return t.second.plugin == &p; });
+  for (const auto& [id, session] : p.sessions) deps_.gate.logoff(session);
+  p.sessions.clear();
   deps_.registry.remove_owned_by(p.manifest.id);
   p.objects.clear();
+}
+
+std::size_t PluginHost::poll_io(std::chrono::milliseconds timeout) {
+  using std::chrono::steady_clock;
+  auto now = steady_clock::now();
+  auto wait = std::max(timeout, std::chrono::milliseconds{0});
+  for (const auto& [id, t] : timers_) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(t.due - now);
+    wait = std::clamp(left, std::chrono::milliseconds{0}, wait);
+  }
+  std::vector<std::uint64_t> ids;
+  std::vector<pollfd> fds;
+  for (const auto& [id, w] : watches_) {
+    short events = 0;
+    if ((w.events & METER_IO_READABLE) != 0) events |= POLLIN;
+    if ((w.events & METER_IO_WRITABLE) != 0) events |= POLLOUT;
+    ids.push_back(id);
+    fds.push_back(pollfd{w.fd, events, 0});
+  }
+  const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
+  std::size_t ran = 0;
+  for (std::size_t i = 0; ready > 0 && i < fds.size(); ++i) {
+    if (fds[i].revents == 0) continue;
+    auto it = watches_.find(ids[i]);  // an earlier handler may have dropped it
+    if (it == watches_.end()) continue;
+    const Watch w = it->second;
+    std::int32_t mask = 0;
+    if ((fds[i].revents & (POLLIN | POLLHUP)) != 0) mask |= METER_IO_READABLE;
+    if ((fds[i].revents & POLLOUT) != 0) mask |= METER_IO_WRITABLE;
+    if ((fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) mask |= METER_IO_ERROR;
+    if ((fds[i].revents & POLLNVAL) != 0) watches_.erase(it);  // closed behind our back
+    HostApi::run_handler(*w.plugin, "io", [&] { return w.handler(w.user_data, w.fd, mask); });
+    ++ran;
+  }
+  now = steady_clock::now();
+  std::vector<std::uint64_t> due;
+  for (const auto& [id, t] : timers_) {
+    if (t.due <= now) due.push_back(id);
+  }
+  for (const auto id : due) {
+    auto it = timers_.find(id);
+    if (it == timers_.end()) continue;
+    const Timer t = it->second;
+    timers_.erase(it);  // a timer fires once
+    HostApi::run_handler(*t.plugin, "timer", [&] { return t.handler(t.user_data); });
+    ++ran;
+  }
+  return ran;
 }
 
 void PluginHost::fault(Plugin& p, const std::string& what) {

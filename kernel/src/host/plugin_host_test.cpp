@@ -8,6 +8,9 @@
 #include <fstream>
 #include <memory>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "meter/kernel/meter.h"
 
 namespace meter::kernel {
@@ -534,6 +537,117 @@ TEST(PluginHost, ALoadStartStopUnloadCycleRepeatsAThousandTimes) {
   auto saved = rig.nvm.get("behave", "ticks");
   ASSERT_TRUE(saved && *saved);
   EXPECT_EQ(std::get<std::uint64_t>(**saved), 1u);
+}
+
+// ----- ports, watches and timers (ABI 1.2) ---------------------------------------------
+
+/// The porter fixture on one end of a socket pair; the test speaks its line protocol on the
+/// other end while the host's poll_io serves the plugin, as meterd's loop does between ticks.
+class PortRig {
+ public:
+  PortRig() {
+    SecurityConfig security;
+    security.configurator_password_hash = *hash_password("config-pw", HashCost::minimal);
+    security.reader_password_hash = *hash_password("read-pw", HashCost::minimal);
+    security.max_failed_logons = 3;
+    security.lockout = std::chrono::minutes(5);
+    EXPECT_TRUE(rig.meter->gate().configure(security));
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    PluginSpec spec;
+    spec.id = "porter";
+    spec.config.insert("fd", std::int64_t{fds[1]});
+    spec.granted = {"io", "port:optical"};
+    EXPECT_TRUE(rig.host->load(spec)) << rig.last_refusal().detail;
+    EXPECT_EQ(rig.host->start_all(), 1u);
+  }
+  ~PortRig() {
+    rig.host.reset();
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+
+  /// Sends one command and returns the plugin's answer (bounded: 50 polls of at most 100 ms).
+  std::string ask(const std::string& command) {
+    const std::string line = command + "\n";
+    EXPECT_EQ(::write(fds[0], line.data(), line.size()), static_cast<ssize_t>(line.size()));
+    return answer();
+  }
+  std::string answer() {
+    for (int i = 0; i < 50; ++i) {
+      if (auto end = received.find('\n'); end != std::string::npos) {
+        std::string one = received.substr(0, end);
+        received.erase(0, end + 1);
+        return one;
+      }
+      rig.host->poll_io(std::chrono::milliseconds(100));
+      char buffer[256];
+      for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) {
+        received.append(buffer, static_cast<std::size_t>(n));
+      }
+    }
+    return "(no answer)";
+  }
+
+  Rig rig;
+  int fds[2] = {-1, -1};
+  std::string received;
+};
+
+TEST(PluginHost, APortLogsOnWithAPasswordAndWritesThroughTheGateWithItsRole) {
+  PortRig port;
+  EXPECT_EQ(port.ask("write 1-0:1.8.1 7"), "denied");  // no logon yet
+  EXPECT_EQ(port.ask("logon read-pw"), "ok 2");
+  EXPECT_EQ(port.ask("write 1-0:1.8.1 7"), "denied");  // a reader may not
+  EXPECT_EQ(port.ask("logon config-pw"), "ok 4");
+  EXPECT_EQ(port.ask("write 1-0:1.8.1 7"), "ok");
+  EXPECT_EQ(port.rig.rate_mwh, 7);
+  EXPECT_EQ(port.rig.meter->gate().counter(EventCounter::configuration), 1);
+  EXPECT_EQ(port.ask("read 1-0:1.8.1"), "ok 7");
+  port.rig.meter->gate().set_sealed(true, SealKind::cover);
+  EXPECT_EQ(port.ask("write 1-0:1.8.1 8"), "sealed");
+  EXPECT_EQ(port.rig.rate_mwh, 7);
+  EXPECT_EQ(port.ask("write 9-9:9.9.9 1"), "not found");
+  EXPECT_EQ(port.ask("describe 1-0:1.8.1"), "ok -3 ");
+  EXPECT_EQ(port.ask("objects"), "ok " + std::to_string(port.rig.meter->objects().size()));
+  EXPECT_EQ(port.ask("logoff"), "ok");
+  EXPECT_EQ(port.ask("write 1-0:1.8.1 9"), "denied");
+  port.rig.expect_metering_continues();
+}
+
+TEST(PluginHost, WrongPasswordsThroughAPortLockItOut) {
+  PortRig port;
+  std::vector<PortLocked> locks;
+  port.rig.meter->bus().subscribe<PortLocked>([&](const PortLocked& e) { locks.push_back(e); });
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(port.ask("logon guess"), "denied");
+  ASSERT_EQ(locks.size(), 1u);
+  EXPECT_EQ(locks[0].via, Interface::optical_port);
+  EXPECT_EQ(port.ask("logon config-pw"), "locked");
+}
+
+TEST(PluginHost, TimersFireOnceFromThePollLoop) {
+  PortRig port;
+  EXPECT_EQ(port.ask("timer 0"), "ok");
+  EXPECT_EQ(port.answer(), "fired");
+  EXPECT_FALSE(port.rig.host->poll_io(std::chrono::milliseconds(0)) > 0);
+}
+
+TEST(PluginHost, StoppingAPortDropsItsWatchesAndLogons) {
+  PortRig port;
+  EXPECT_EQ(port.ask("logon config-pw"), "ok 4");
+  EXPECT_TRUE(port.rig.host->io_pending());
+  port.rig.host->stop_all();
+  EXPECT_FALSE(port.rig.host->io_pending());
+  EXPECT_TRUE(port.rig.host->unload("porter"));
+}
+
+TEST(PluginHost, APortNeedsItsCapabilitiesGranted) {
+  Rig rig;
+  PluginSpec spec;
+  spec.id = "porter";
+  spec.config.insert("fd", std::int64_t{0});
+  spec.granted = {"io"};
+  EXPECT_FALSE(rig.host->load(spec));
+  EXPECT_EQ(rig.last_refusal().reason, RefusalReason::capability_not_granted);
 }
 
 }  // namespace

@@ -32,6 +32,7 @@ const Schema& site_schema();
 /// Nameplate data (California 4 CCR 4027.2 S.4), readable as objects.
 struct Nameplate {
   std::string manufacturer;
+  std::string manufacturer_code;  ///< up to 4 characters (C12.19 ST-0/ST-1 MANUFACTURER)
   std::string type;
   std::string serial_number;
   double voltage_v = 0;

@@ -7,6 +7,7 @@
 // Thread: the kernel thread, like the bus. Plugins are called only from here.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -27,6 +28,7 @@
 #include "meter/kernel/relay.h"
 #include "meter/kernel/result.h"
 #include "meter/kernel/software_id.h"
+#include "meter/sdk/abi.h"
 
 namespace meter::kernel {
 
@@ -145,6 +147,14 @@ class PluginHost {
   /// they always read the present identity.
   Result<void> register_identity_objects();
 
+  /// Input and output for plugins (ABI 1.2): waits up to `timeout` for the file descriptors the
+  /// plugins watch and for their timers, and calls the handlers of those that are ready, on
+  /// this (the kernel) thread. With nothing to wait for it simply waits out the timeout, so a
+  /// real-time loop may use it as its sleep between ticks. Returns how many handlers ran.
+  std::size_t poll_io(std::chrono::milliseconds timeout);
+  /// True while some plugin watches a file descriptor or has a timer set.
+  bool io_pending() const noexcept { return !watches_.empty() || !timers_.empty(); }
+
   struct Plugin;  // one loaded plugin; defined in the host's sources
 
  private:
@@ -162,6 +172,22 @@ class PluginHost {
   std::vector<std::unique_ptr<Plugin>> plugins_;
   std::vector<Refusal> refusals_;
   std::uint64_t next_subscription_ = 0;
+  struct Watch {
+    Plugin* plugin = nullptr;
+    int fd = -1;
+    std::int32_t events = 0;
+    meter_io_fn handler = nullptr;
+    void* user_data = nullptr;
+  };
+  struct Timer {
+    Plugin* plugin = nullptr;
+    std::chrono::steady_clock::time_point due;
+    meter_timer_fn handler = nullptr;
+    void* user_data = nullptr;
+  };
+  std::map<std::uint64_t, Watch> watches_;
+  std::map<std::uint64_t, Timer> timers_;
+  std::uint64_t next_io_ = 0;
   int depth_ = 0;         // calls into plugins in progress; disabling waits until it is zero
   bool pending_ = false;  // some plugin waits to be disabled
 };

@@ -28,7 +28,7 @@ extern "C" {
 
 /** The ABI version this header describes. */
 #define METER_ABI_MAJOR 1
-#define METER_ABI_MINOR 1
+#define METER_ABI_MINOR 2
 
 /** The name of the one symbol a plugin exports (see meter_plugin_entry_fn). */
 #define METER_PLUGIN_ENTRY_SYMBOL "meter_plugin_entry"
@@ -59,7 +59,10 @@ enum {
   METER_STATUS_UNAVAILABLE = 7,      /**< not callable now (wrong lifecycle state, no relay) */
   METER_STATUS_EXCEPTION = 8,        /**< the plugin's code threw; the wrapper caught it */
   METER_STATUS_OUT_OF_MEMORY = 9,    /**< allocation failed */
-  METER_STATUS_CONFLICT = 10         /**< already exists (an OBIS id taken, a nested begin) */
+  METER_STATUS_CONFLICT = 10,        /**< already exists (an OBIS id taken, a nested begin) */
+  /* ABI 1.2 */
+  METER_STATUS_SEALED = 11,          /**< the seal rules refuse the write (a sealed meter) */
+  METER_STATUS_LOCKED = 12           /**< the port is locked after failed logons */
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -305,6 +308,26 @@ typedef meter_status (*meter_object_read_fn)(void* user_data, meter_value* out);
 typedef meter_status (*meter_object_write_fn)(void* user_data, const meter_value* value);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Input and output (ABI 1.2)                                                               */
+
+/** What a watched file descriptor is ready for (a mask). */
+enum {
+  METER_IO_READABLE = 1, /**< data (or a connection, or end of file) can be read */
+  METER_IO_WRITABLE = 2, /**< data can be written without blocking */
+  METER_IO_ERROR = 4     /**< an error or hang-up; reading tells which */
+};
+
+/** Called when a watched file descriptor is ready; `ready` is a METER_IO_* mask. Kernel thread,
+ *  between ticks. A status other than OK counts as a fault of the plugin. */
+typedef meter_status (*meter_io_fn)(void* user_data, int32_t fd, int32_t ready);
+
+/** Called once when a timer expires. Kernel thread, between ticks. */
+typedef meter_status (*meter_timer_fn)(void* user_data);
+
+/** Receives the ids of objects, one call per object (list_objects). */
+typedef void (*meter_obis_sink_fn)(void* user_data, meter_obis id);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Host functions                                                                           */
 
 /** Opaque: the host's per-plugin state. Owned by the host; valid from create to destroy. */
@@ -411,6 +434,66 @@ typedef struct meter_host_api {
    *  the `relay` capability, granted by the SKU. UNAVAILABLE when the board has no such relay.
    *  Callable between start and stop. */
   meter_status (*trip_relay)(meter_host_context* context, uint32_t relay, int32_t open);
+
+  /* ----- ABI 1.2: present when METER_HAS_FIELD says so --------------------------------- */
+  /* Input and output: a plugin that talks to the outside (a comms module, the optical port)
+   * owns its file descriptors and asks the host to call it when one is ready; the host's loop
+   * waits for them between ticks, so that the plugin never blocks the kernel thread and never
+   * needs a thread of its own. Needs the capability `io`, granted by the SKU. */
+
+  /** Watches `fd` (a non-blocking socket, serial port or pty the plugin opened) for `events`
+   *  (METER_IO_READABLE and/or METER_IO_WRITABLE). `*watch` (may be NULL) receives an id. The
+   *  host drops every watch of a plugin when it stops; the plugin closes its descriptors.
+   *  Callable in start and in handlers. CONFLICT when `fd` is watched already. */
+  meter_status (*watch_fd)(meter_host_context* context, int32_t fd, int32_t events,
+                           meter_io_fn handler, void* user_data, uint64_t* watch);
+  /** Changes what a watch waits for (e.g. adds METER_IO_WRITABLE while output is queued). */
+  meter_status (*modify_watch)(meter_host_context* context, uint64_t watch, int32_t events);
+  /** Drops a watch. NOT_FOUND when it is not this plugin's. */
+  meter_status (*unwatch_fd)(meter_host_context* context, uint64_t watch);
+  /** Calls `handler` once, `delay_ms` (>= 0) of real time from now (steady_ms). Timers are
+   *  for protocol timeouts; they run on real time even while a simulation runs meter time
+   *  faster. `*timer` (may be NULL) receives an id. Callable in start and in handlers. */
+  meter_status (*set_timer)(meter_host_context* context, int64_t delay_ms, meter_timer_fn handler,
+                            void* user_data, uint64_t* timer);
+  /** Cancels a timer that has not fired. NOT_FOUND when it fired, was cancelled, or is not
+   *  this plugin's. */
+  meter_status (*cancel_timer)(meter_host_context* context, uint64_t timer);
+  /** Real time in milliseconds from an arbitrary origin; monotonic. For protocol timeouts. */
+  int64_t (*steady_ms)(meter_host_context* context);
+
+  /* Ports: a plugin that is a port of the meter (the optical port, a comms module) logs its
+   * clients on with their passwords and reads and writes with the role the password gave, as
+   * the interface `via`. Needs the capability `port:optical` (via METER_INTERFACE_OPTICAL_PORT)
+   * or `port:comms` (METER_INTERFACE_COMMS), granted by the SKU. The parameter gate decides
+   * every write; failed logons count towards the port's lockout. */
+
+  /** Logs on with a password of `size` bytes (trailing NUL and space padding is not part of
+   *  the password). On OK, `*session` receives the logon's id and `*role` (may be NULL) its
+   *  role mask (2 reader, 4 configurator, 8 calibrator). DENIED: wrong password; LOCKED: the
+   *  port is locked; UNAVAILABLE: the port is disabled. */
+  meter_status (*port_logon)(meter_host_context* context, meter_interface via,
+                             const uint8_t* password, size_t size, uint64_t* session,
+                             int32_t* role);
+  /** Ends a logon. NOT_FOUND when it is not one of this plugin's. The host ends a plugin's
+   *  logons when it stops. */
+  meter_status (*port_logoff)(meter_host_context* context, uint64_t session);
+  /** Reads an object with the role of `session` (0: the public read role, without a logon).
+   *  DENIED when the role may not read it. */
+  meter_status (*session_read)(meter_host_context* context, uint64_t session, meter_obis id,
+                               meter_value_sink_fn sink, void* user_data);
+  /** Writes an object through the parameter gate with the role of `session`, as the port.
+   *  NOT_FOUND: no such object; DENIED: the role (or no logon) may not; SEALED: the seal rules
+   *  refuse it; TYPE_MISMATCH or INVALID_ARGUMENT: the value; UNAVAILABLE: the change could
+   *  not be witnessed (no counter step stored). The reason is logged. */
+  meter_status (*session_write)(meter_host_context* context, uint64_t session, meter_obis id,
+                                const meter_value* value);
+  /** Describes any object in the registry. `out->struct_size` must be set by the caller;
+   *  `out->description` is lent until the plugin's next callback returns. */
+  meter_status (*object_info)(meter_host_context* context, meter_obis id, meter_object_info* out);
+  /** Passes the id of every object in the registry, in OBIS order, to `sink`. */
+  meter_status (*list_objects)(meter_host_context* context, meter_obis_sink_fn sink,
+                               void* user_data);
 } meter_host_api;
 
 /* ---------------------------------------------------------------------------------------- */

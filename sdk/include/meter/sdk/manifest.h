@@ -80,7 +80,9 @@ struct Manifest {
   std::uint16_t abi_major = 0;
   std::uint16_t abi_minor = 0;
   LegalClass legal_class = LegalClass::not_relevant;
-  std::vector<std::string> capabilities;  ///< "relay", "write:tariff-registers", "nvm:<id>"
+  /// "relay", "io" (file-descriptor watches and timers), "port:optical" and "port:comms" (port
+  /// logons), "write:tariff-registers", "nvm:<id>"
+  std::vector<std::string> capabilities;
   std::vector<std::string> provides;      ///< services other plugins may require
   std::vector<std::string> requires_;     ///< services (or plugin ids) that must start first
   std::vector<ProvidedObject> objects;
@@ -538,10 +540,12 @@ inline ManifestParse parse_manifest(std::string_view text, std::string_view sour
   }
   m.capabilities = r.strings(*plugin, "capabilities", "plugin.capabilities");
   for (const auto& c : m.capabilities) {
-    const bool known = c == "relay" || c.rfind("write:", 0) == 0 || c.rfind("nvm:", 0) == 0;
+    const bool known = c == "relay" || c == "io" || c == "port:optical" || c == "port:comms" ||
+                       c.rfind("write:", 0) == 0 || c.rfind("nvm:", 0) == 0;
     if (!known || c == "write:" || c == "nvm:") {
       r.error(plugin->get("capabilities"), "plugin.capabilities",
-              "unknown capability \"" + c + "\" (relay, write:<group or OBIS>, nvm:<plugin id>)");
+              "unknown capability \"" + c +
+                  "\" (relay, io, port:optical, port:comms, write:<group or OBIS>, nvm:<plugin id>)");
     }
   }
   m.provides = r.strings(*plugin, "provides", "plugin.provides");

@@ -10,6 +10,7 @@
 #include <exception>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <new>
 #include <optional>
@@ -38,6 +39,8 @@ enum class Status : std::int32_t {
   exception = METER_STATUS_EXCEPTION,
   out_of_memory = METER_STATUS_OUT_OF_MEMORY,
   conflict = METER_STATUS_CONFLICT,
+  sealed = METER_STATUS_SEALED,
+  locked = METER_STATUS_LOCKED,
 };
 
 /// A short lower-case name for a status ("denied"), for logs and test messages.
@@ -53,6 +56,8 @@ constexpr std::string_view to_string(Status s) noexcept {
     case Status::exception: return "exception";
     case Status::out_of_memory: return "out of memory";
     case Status::conflict: return "conflict";
+    case Status::sealed: return "sealed";
+    case Status::locked: return "locked";
   }
   return "unknown status";
 }
@@ -374,6 +379,124 @@ class Host {
     return static_cast<Status>(api_->trip_relay(api_->context, relay, open ? 1 : 0));
   }
 
+  // ----- ABI 1.2: input and output (capability `io`) and ports (`port:optical`, `port:comms`)
+
+  /// True when the host offers the ABI 1.2 functions (a 1.1 host does not).
+  bool has_io() const noexcept {
+    return METER_HAS_FIELD(meter_host_api, api_->struct_size, list_objects);
+  }
+
+  /// Calls `handler(int fd, int ready)` (returning void or Status) whenever `fd` is ready for
+  /// `events` (METER_IO_READABLE, METER_IO_WRITABLE). Returns the watch's id.
+  template <class Handler>
+  std::uint64_t watch(int fd, int events, Handler&& handler) {
+    require_io("watch");
+    using Typed = TypedHandler<std::decay_t<Handler>>;
+    auto owned = std::make_unique<Typed>(std::forward<Handler>(handler));
+    std::uint64_t id = 0;
+    detail::throw_if_failed(api_->watch_fd(api_->context, fd, events, &Host::io_trampoline<Typed>,
+                                           owned.get(), &id),
+                            "watch");
+    handlers_.push_back(std::move(owned));
+    return id;
+  }
+  /// Changes what watch `id` waits for.
+  void rewatch(std::uint64_t id, int events) {
+    require_io("rewatch");
+    detail::throw_if_failed(api_->modify_watch(api_->context, id, events), "rewatch");
+  }
+  /// Stops watching; false when the watch was not there.
+  bool unwatch(std::uint64_t id) {
+    require_io("unwatch");
+    return api_->unwatch_fd(api_->context, id) == METER_STATUS_OK;
+  }
+
+  /// Calls `handler()` once after `delay` of real time. Returns the timer's id. The handler
+  /// object lives until the plugin is destroyed; keep timers few (one per protocol timeout).
+  template <class Handler>
+  std::uint64_t after(std::chrono::milliseconds delay, Handler&& handler) {
+    require_io("timer");
+    using Box = TimerBox<std::decay_t<Handler>>;
+    auto owned = std::make_unique<Box>(this, std::forward<Handler>(handler));
+    Box* raw = owned.get();
+    detail::throw_if_failed(api_->set_timer(api_->context, delay.count(),
+                                            &Host::timer_trampoline<Box>, raw, &raw->id),
+                            "timer");
+    timers_[raw->id] = std::move(owned);
+    return raw->id;
+  }
+  /// Cancels a timer; false when it had fired or was cancelled already.
+  bool cancel(std::uint64_t timer) {
+    require_io("cancel timer");
+    timers_.erase(timer);
+    return api_->cancel_timer(api_->context, timer) == METER_STATUS_OK;
+  }
+  /// Real time, monotonic, for protocol timeouts.
+  std::chrono::steady_clock::time_point steady_now() const {
+    require_io("steady clock");
+    return std::chrono::steady_clock::time_point(
+        std::chrono::milliseconds(api_->steady_ms(api_->context)));
+  }
+
+  /// A logon to a port: its id (0: none) and role mask (2 reader, 4 configurator, 8 calibrator).
+  struct Logon {
+    std::uint64_t session = 0;
+    std::int32_t role = 0;
+  };
+  /// Logs a port's client on with `password`. Status::denied: wrong password; locked: the port
+  /// is locked; unavailable: the port is disabled.
+  Status logon(meter_interface via, std::string_view password, Logon& out) {
+    require_io("logon");
+    return static_cast<Status>(api_->port_logon(
+        api_->context, via, reinterpret_cast<const std::uint8_t*>(password.data()),
+        password.size(), &out.session, &out.role));
+  }
+  void logoff(std::uint64_t session) {
+    require_io("logoff");
+    api_->port_logoff(api_->context, session);
+  }
+  /// Reads an object with the role of `session` (0: public). The status says why not.
+  Status read_as(std::uint64_t session, const Obis& id, Value& out) const {
+    require_io("session read");
+    std::optional<Value> got;
+    const auto status = static_cast<Status>(
+        api_->session_read(api_->context, session, id, &detail::copy_value, &got));
+    if (status == Status::ok && got) out = std::move(*got);
+    return status;
+  }
+  /// Writes an object through the parameter gate with the role of `session`, as the port.
+  Status write_as(std::uint64_t session, const Obis& id, const Value& value) {
+    require_io("session write");
+    const meter_value v = to_c(value);
+    return static_cast<Status>(api_->session_write(api_->context, session, id, &v));
+  }
+  /// Describes an object; nullopt when there is none. `description` is copied.
+  struct ObjectDescription {
+    meter_object_info info{};
+    std::string description;
+  };
+  std::optional<ObjectDescription> describe(const Obis& id) const {
+    require_io("object info");
+    ObjectDescription d;
+    d.info.struct_size = sizeof(meter_object_info);
+    if (api_->object_info(api_->context, id, &d.info) != METER_STATUS_OK) return std::nullopt;
+    if (d.info.description != nullptr) d.description = d.info.description;
+    d.info.description = nullptr;
+    return d;
+  }
+  /// Every object in the meter, in OBIS order.
+  std::vector<Obis> objects() const {
+    require_io("list objects");
+    std::vector<Obis> out;
+    detail::throw_if_failed(
+        api_->list_objects(
+            api_->context,
+            [](void* u, meter_obis id) { static_cast<std::vector<Obis>*>(u)->push_back(id); },
+            &out),
+        "list objects");
+    return out;
+  }
+
  private:
   /// Owns a handler of any type; the host calls it through typed_trampoline, with no further
   /// indirection between the C call and the plugin's code.
@@ -444,10 +567,51 @@ class Host {
   static meter_status write_trampoline(void* user_data, const meter_value* value) {
     return detail::guarded([&] { static_cast<Object*>(user_data)->writer(from_c(*value)); });
   }
+  template <class Typed>
+  static meter_status io_trampoline(void* user_data, std::int32_t fd, std::int32_t ready) noexcept {
+    return detail::guarded([&]() -> meter_status {
+      auto& h = static_cast<Typed*>(user_data)->handler;
+      if constexpr (std::is_same_v<std::invoke_result_t<decltype(h)&, int, int>, Status>) {
+        return static_cast<meter_status>(h(fd, ready));
+      } else {
+        h(fd, ready);
+        return METER_STATUS_OK;
+      }
+    });
+  }
+  /// A timer's handler; it is dropped after it has run once.
+  template <class H>
+  struct TimerBox final : HandlerBase {
+    TimerBox(Host* h, H f) : host(h), handler(std::move(f)) {}
+    Host* host;
+    std::uint64_t id = 0;
+    H handler;
+  };
+  template <class Box>
+  static meter_status timer_trampoline(void* user_data) noexcept {
+    auto* box = static_cast<Box*>(user_data);
+    const meter_status status = detail::guarded([&]() -> meter_status {
+      if constexpr (std::is_same_v<std::invoke_result_t<decltype(box->handler)&>, Status>) {
+        return static_cast<meter_status>(box->handler());
+      } else {
+        box->handler();
+        return METER_STATUS_OK;
+      }
+    });
+    Host* host = box->host;
+    host->timers_.erase(box->id);  // the box is gone from here on
+    return status;
+  }
+  void require_io(const char* what) const {
+    if (!has_io()) {
+      throw Error(Status::unavailable, std::string(what) + ": the host's ABI is older than 1.2");
+    }
+  }
 
   const meter_host_api* api_;
   std::list<std::unique_ptr<HandlerBase>> handlers_;
   std::list<std::unique_ptr<Object>> objects_;
+  std::map<std::uint64_t, std::unique_ptr<HandlerBase>> timers_;
 };
 
 namespace detail {

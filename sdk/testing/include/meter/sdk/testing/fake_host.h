@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include <poll.h>
+
 #include <toml++/toml.h>
 
 #include "meter/sdk/abi.h"
@@ -48,6 +50,11 @@ struct FakeHostOptions {
   std::int64_t start_time_utc_ms = 1'700'000'000'000;  ///< virtual clock start (2023-11-14)
   bool time_valid = true;
   std::uint32_t relays = 1;               ///< relays the fake board has
+  /// Port passwords (ABI 1.2) and the role mask each gives (2 reader, 4 configurator, 8
+  /// calibrator); consecutive wrong ones lock the port for `lockout_ms` of steady time.
+  std::map<std::string, std::int32_t> passwords;
+  std::uint32_t max_failed_logons = 3;
+  std::int64_t lockout_ms = 15 * 60 * 1000;
 };
 
 /// The fake host. Construct with a plugin's descriptor (from meter_plugin_entry() linked in, or
@@ -80,6 +87,18 @@ class FakeHost {
     api_.nvm_commit = &FakeHost::c_nvm_commit;
     api_.nvm_rollback = &FakeHost::c_nvm_rollback;
     api_.trip_relay = &FakeHost::c_trip_relay;
+    api_.watch_fd = &FakeHost::c_watch_fd;
+    api_.modify_watch = &FakeHost::c_modify_watch;
+    api_.unwatch_fd = &FakeHost::c_unwatch_fd;
+    api_.set_timer = &FakeHost::c_set_timer;
+    api_.cancel_timer = &FakeHost::c_cancel_timer;
+    api_.steady_ms = &FakeHost::c_steady_ms;
+    api_.port_logon = &FakeHost::c_port_logon;
+    api_.port_logoff = &FakeHost::c_port_logoff;
+    api_.session_read = &FakeHost::c_session_read;
+    api_.session_write = &FakeHost::c_session_write;
+    api_.object_info = &FakeHost::c_object_info;
+    api_.list_objects = &FakeHost::c_list_objects;
     if (descriptor_ != nullptr && descriptor_->manifest_toml != nullptr) {
       ManifestParse parsed = parse_manifest(descriptor_->manifest_toml, "embedded plugin.toml");
       manifest_errors_ = std::move(parsed.errors);
@@ -124,6 +143,9 @@ class FakeHost {
     close_open_transaction();
     subscriptions_.clear();
     objects_.clear();
+    watches_.clear();
+    timers_.clear();
+    sessions_.clear();
     stage_ = Stage::stopped;
     return status;
   }
@@ -265,6 +287,68 @@ class FakeHost {
   const std::vector<std::pair<Obis, Value>>& kernel_writes() const noexcept {
     return kernel_writes_;
   }
+  /// Describes a kernel object set with set_object (roles, class, unit) for object_info and for
+  /// port writes (ABI 1.2): a port may write it when its role is in `write_roles`, and not
+  /// while sealed() when the class is configuration or calibration.
+  void describe_object(const Obis& id, std::uint8_t write_roles,
+                       meter_parameter_class parameter_class, std::uint8_t unit = 255,
+                       std::int8_t scaler = 0, std::uint8_t read_roles = 0x0F) {
+    auto& d = kernel_info_[key(id)];
+    d = meter_object_info{};
+    d.struct_size = sizeof(meter_object_info);
+    d.id = id;
+    d.unit = unit;
+    d.scaler = scaler;
+    d.read_roles = read_roles;
+    d.write_roles = write_roles;
+    d.parameter_class = parameter_class;
+  }
+  void set_sealed(bool sealed) noexcept { sealed_ = sealed; }
+  bool sealed() const noexcept { return sealed_; }
+
+  // ----- input and output, ports (ABI 1.2) -------------------------------------------------
+
+  /// Waits up to `timeout_ms` (real time) for the watched file descriptors, calls the handlers
+  /// of the ready ones, then fires the timers due on the fake steady clock. Returns how many
+  /// handlers ran; a failing handler counts as a fault.
+  std::size_t run_io(int timeout_ms) {
+    std::vector<std::uint64_t> ids;
+    std::vector<pollfd> fds;
+    for (const auto& [id, w] : watches_) {
+      short events = 0;
+      if ((w.events & METER_IO_READABLE) != 0) events |= POLLIN;
+      if ((w.events & METER_IO_WRITABLE) != 0) events |= POLLOUT;
+      ids.push_back(id);
+      fds.push_back(pollfd{w.fd, events, 0});
+    }
+    std::size_t ran = 0;
+    if (::poll(fds.data(), fds.size(), timeout_ms) > 0) {
+      for (std::size_t i = 0; i < fds.size(); ++i) {
+        auto it = watches_.find(ids[i]);
+        if (fds[i].revents == 0 || it == watches_.end()) continue;
+        std::int32_t ready = 0;
+        if ((fds[i].revents & (POLLIN | POLLHUP)) != 0) ready |= METER_IO_READABLE;
+        if ((fds[i].revents & POLLOUT) != 0) ready |= METER_IO_WRITABLE;
+        if ((fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) ready |= METER_IO_ERROR;
+        const Watch w = it->second;
+        if (w.handler(w.user_data, w.fd, ready) != METER_STATUS_OK) ++faults_;
+        ++ran;
+      }
+    }
+    return ran + fire_timers();
+  }
+  /// Moves the fake steady clock (timers, lockouts) forward and fires the timers now due.
+  std::size_t advance_steady_ms(std::int64_t step_ms) {
+    steady_ms_ += step_ms;
+    return fire_timers();
+  }
+  std::int64_t steady_ms() const noexcept { return steady_ms_; }
+  std::size_t watches() const noexcept { return watches_.size(); }
+  std::size_t timers() const noexcept { return timers_.size(); }
+  /// Port logons open now.
+  std::size_t sessions() const noexcept { return sessions_.size(); }
+  /// Logon attempts refused for a wrong password or a locked port.
+  std::size_t failed_logons() const noexcept { return failed_logons_; }
 
   // ----- NVM, relay, log, manifest ---------------------------------------------------------
 
@@ -303,6 +387,34 @@ class FakeHost {
     void* user_data = nullptr;
   };
   using Records = std::map<std::string, std::map<std::string, Value>>;
+  struct Watch {
+    int fd = -1;
+    std::int32_t events = 0;
+    meter_io_fn handler = nullptr;
+    void* user_data = nullptr;
+  };
+  struct Timer {
+    std::int64_t due_ms = 0;
+    meter_timer_fn handler = nullptr;
+    void* user_data = nullptr;
+  };
+
+  std::size_t fire_timers() {
+    std::size_t ran = 0;
+    for (;;) {
+      auto it = std::find_if(timers_.begin(), timers_.end(),
+                             [&](const auto& t) { return t.second.due_ms <= steady_ms_; });
+      if (it == timers_.end()) return ran;
+      const Timer t = it->second;
+      timers_.erase(it);
+      if (t.handler(t.user_data) != METER_STATUS_OK) ++faults_;
+      ++ran;
+    }
+  }
+  bool granted(const std::string& capability) const {
+    return manifest_ && manifest_->has_capability(capability) &&
+           options_.granted.count(capability) != 0;
+  }
 
   static std::uint64_t key(const Obis& o) noexcept {
     return (std::uint64_t{o.a} << 40) | (std::uint64_t{o.b} << 32) | (std::uint64_t{o.c} << 24) |
@@ -538,6 +650,169 @@ class FakeHost {
     return METER_STATUS_OK;
   }
 
+  static meter_status c_watch_fd(meter_host_context* c, std::int32_t fd, std::int32_t events,
+                                 meter_io_fn handler, void* user_data, std::uint64_t* watch) {
+    auto& h = self(c);
+    if (fd < 0 || handler == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    if (!h.granted("io")) return METER_STATUS_DENIED;
+    for (const auto& [id, w] : h.watches_) {
+      if (w.fd == fd) return METER_STATUS_CONFLICT;
+    }
+    const std::uint64_t id = ++h.next_io_;
+    h.watches_[id] = {fd, events, handler, user_data};
+    if (watch != nullptr) *watch = id;
+    return METER_STATUS_OK;
+  }
+  static meter_status c_modify_watch(meter_host_context* c, std::uint64_t watch,
+                                     std::int32_t events) {
+    auto it = self(c).watches_.find(watch);
+    if (it == self(c).watches_.end()) return METER_STATUS_NOT_FOUND;
+    it->second.events = events;
+    return METER_STATUS_OK;
+  }
+  static meter_status c_unwatch_fd(meter_host_context* c, std::uint64_t watch) {
+    return self(c).watches_.erase(watch) ? METER_STATUS_OK : METER_STATUS_NOT_FOUND;
+  }
+  static meter_status c_set_timer(meter_host_context* c, std::int64_t delay_ms,
+                                  meter_timer_fn handler, void* user_data, std::uint64_t* timer) {
+    auto& h = self(c);
+    if (delay_ms < 0 || handler == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    if (!h.granted("io")) return METER_STATUS_DENIED;
+    const std::uint64_t id = ++h.next_io_;
+    h.timers_[id] = {h.steady_ms_ + delay_ms, handler, user_data};
+    if (timer != nullptr) *timer = id;
+    return METER_STATUS_OK;
+  }
+  static meter_status c_cancel_timer(meter_host_context* c, std::uint64_t timer) {
+    return self(c).timers_.erase(timer) ? METER_STATUS_OK : METER_STATUS_NOT_FOUND;
+  }
+  static std::int64_t c_steady_ms(meter_host_context* c) { return self(c).steady_ms_; }
+
+  static meter_status c_port_logon(meter_host_context* c, meter_interface via,
+                                   const std::uint8_t* password, std::size_t size,
+                                   std::uint64_t* session, std::int32_t* role) {
+    auto& h = self(c);
+    if ((password == nullptr && size != 0) || session == nullptr) {
+      return METER_STATUS_INVALID_ARGUMENT;
+    }
+    const bool port = (via == METER_INTERFACE_OPTICAL_PORT && h.granted("port:optical")) ||
+                      (via == METER_INTERFACE_COMMS && h.granted("port:comms"));
+    if (!port) return METER_STATUS_DENIED;
+    if (h.steady_ms_ < h.locked_until_ms_) {
+      ++h.failed_logons_;
+      return METER_STATUS_LOCKED;
+    }
+    std::string text(reinterpret_cast<const char*>(password), size);
+    while (!text.empty() && (text.back() == '\0' || text.back() == ' ')) text.pop_back();
+    auto it = h.options_.passwords.find(text);
+    if (it == h.options_.passwords.end()) {
+      ++h.failed_logons_;
+      if (++h.consecutive_failures_ >= h.options_.max_failed_logons) {
+        h.consecutive_failures_ = 0;
+        h.locked_until_ms_ = h.steady_ms_ + h.options_.lockout_ms;
+      }
+      return METER_STATUS_DENIED;
+    }
+    h.consecutive_failures_ = 0;
+    const std::uint64_t id = ++h.next_io_;
+    h.sessions_[id] = it->second;
+    *session = id;
+    if (role != nullptr) *role = it->second;
+    return METER_STATUS_OK;
+  }
+  static meter_status c_port_logoff(meter_host_context* c, std::uint64_t session) {
+    return self(c).sessions_.erase(session) ? METER_STATUS_OK : METER_STATUS_NOT_FOUND;
+  }
+  std::int32_t role_of(std::uint64_t session) const {
+    if (session == 0) return 1;
+    auto it = sessions_.find(session);
+    return it == sessions_.end() ? 0 : it->second;
+  }
+  static meter_status c_session_read(meter_host_context* c, std::uint64_t session, meter_obis id,
+                                     meter_value_sink_fn sink, void* user_data) {
+    auto& h = self(c);
+    if (sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    const std::int32_t role = h.role_of(session);
+    if (role == 0) return METER_STATUS_DENIED;
+    if (auto info = h.info_of(id); info && (info->read_roles & role) == 0) {
+      return METER_STATUS_DENIED;
+    }
+    return h.read_into(id, sink, user_data);
+  }
+  static meter_status c_session_write(meter_host_context* c, std::uint64_t session, meter_obis id,
+                                      const meter_value* value) {
+    auto& h = self(c);
+    if (value == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    if (!h.running()) return METER_STATUS_UNAVAILABLE;
+    const std::int32_t role = session == 0 ? 0 : h.role_of(session);
+    const auto info = h.info_of(id);
+    if (!info) return METER_STATUS_NOT_FOUND;
+    if (role == 0 || info->parameter_class == METER_PARAMETER_READ_ONLY ||
+        (info->write_roles & role) == 0) {
+      return METER_STATUS_DENIED;
+    }
+    if (h.sealed_ && (info->parameter_class == METER_PARAMETER_CONFIGURATION ||
+                      info->parameter_class == METER_PARAMETER_CALIBRATION)) {
+      return METER_STATUS_SEALED;
+    }
+    if (auto it = h.objects_.find(key(id)); it != h.objects_.end()) {
+      if (it->second.write == nullptr) return METER_STATUS_DENIED;
+      return it->second.write(it->second.user_data, value);
+    }
+    auto it = h.kernel_objects_.find(key(id));
+    Value v;
+    try {
+      v = from_c(*value);
+    } catch (...) {
+      return METER_STATUS_TYPE_MISMATCH;
+    }
+    if (v.index() != it->second.index()) return METER_STATUS_TYPE_MISMATCH;
+    it->second = v;
+    h.kernel_writes_.emplace_back(id, std::move(v));
+    return METER_STATUS_OK;
+  }
+  /// A plugin object's info, or a kernel object's (described or, by default, read-only).
+  std::optional<meter_object_info> info_of(const Obis& id) const {
+    if (auto it = objects_.find(key(id)); it != objects_.end()) return it->second.info;
+    if (kernel_objects_.count(key(id)) == 0) return std::nullopt;
+    if (auto it = kernel_info_.find(key(id)); it != kernel_info_.end()) {
+      auto info = it->second;
+      info.type = static_cast<meter_value_type>(kernel_objects_.at(key(id)).index() + 1);
+      return info;
+    }
+    meter_object_info info{};
+    info.struct_size = sizeof(meter_object_info);
+    info.id = id;
+    info.type = static_cast<meter_value_type>(kernel_objects_.at(key(id)).index() + 1);
+    info.unit = 255;
+    info.read_roles = 0x0F;
+    info.parameter_class = METER_PARAMETER_READ_ONLY;
+    return info;
+  }
+  static meter_status c_object_info(meter_host_context* c, meter_obis id, meter_object_info* out) {
+    auto& h = self(c);
+    if (out == nullptr || out->struct_size < sizeof(meter_object_info)) {
+      return METER_STATUS_INVALID_ARGUMENT;
+    }
+    auto info = h.info_of(id);
+    if (!info) return METER_STATUS_NOT_FOUND;
+    *out = *info;
+    return METER_STATUS_OK;
+  }
+  static meter_status c_list_objects(meter_host_context* c, meter_obis_sink_fn sink,
+                                     void* user_data) {
+    auto& h = self(c);
+    if (sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    std::set<std::uint64_t> keys;  // the key orders as the OBIS code does
+    for (const auto& [k, o] : h.objects_) keys.insert(k);
+    for (const auto& [k, v] : h.kernel_objects_) keys.insert(k);
+    for (const auto k : keys) {
+      auto byte = [k](int shift) { return static_cast<std::uint8_t>(k >> shift); };
+      sink(user_data, meter_obis{byte(40), byte(32), byte(24), byte(16), byte(8), byte(0)});
+    }
+    return METER_STATUS_OK;
+  }
+
   const meter_plugin_descriptor* descriptor_;
   FakeHostOptions options_;
   meter_host_api api_{};
@@ -564,6 +839,16 @@ class FakeHost {
   std::unique_ptr<Records> transaction_;
   std::vector<RelayTrip> relay_trips_;
   std::vector<LogLine> log_;
+  std::map<std::uint64_t, meter_object_info> kernel_info_;
+  bool sealed_ = false;
+  std::int64_t steady_ms_ = 0;
+  std::uint64_t next_io_ = 0;
+  std::map<std::uint64_t, Watch> watches_;
+  std::map<std::uint64_t, Timer> timers_;
+  std::map<std::uint64_t, std::int32_t> sessions_;  // logon id -> role mask
+  std::uint32_t consecutive_failures_ = 0;
+  std::int64_t locked_until_ms_ = 0;
+  std::size_t failed_logons_ = 0;
 };
 
 }  // namespace meter::sdk::testing
