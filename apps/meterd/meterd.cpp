@@ -385,6 +385,12 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
   st->powered = std::move(*powered);
   st->began = st->time().utc();
   st->end = o.until.value_or(st->began + std::chrono::seconds{o.simulate_s});
+  // A meter that carries on from its store has lived through the happenings before now: an
+  // outage or a clock jump happens once, not again at every restart.
+  const auto& happenings = st->driver->happenings();
+  while (st->next_happening < happenings.size() && happenings[st->next_happening].at < st->began) {
+    ++st->next_happening;
+  }
   exit_code = 0;
   return std::unique_ptr<MeterRun>(new MeterRun(std::move(st)));
 }
