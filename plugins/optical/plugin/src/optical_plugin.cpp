@@ -1,0 +1,214 @@
+// The optical port plugin: the transport (a TCP listener, a pseudo-terminal or a serial line),
+// the C12.18 server and the meter endpoint, all driven by the host's loop through watches and
+// one timer — the kernel thread is never blocked. One probe at a time: a second connection
+// while a session runs is closed at once and counted.
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <meter/sdk/plugin.h>
+
+#include "endpoint.h"
+#include "meter/c1218/server.h"
+#include "transport.h"
+
+namespace meter::plugins::optical {
+
+namespace {
+
+using sdk::obis;
+using sdk::Status;
+
+class OpticalPort {
+ public:
+  explicit OpticalPort(sdk::Host& host) : host_(host) {
+    settings_.kind = host.config<std::string>("transport");
+    settings_.address = host.config<std::string>("address");
+    settings_.port = static_cast<std::uint16_t>(host.config<std::int64_t>("port"));
+    settings_.link = host.config<std::string>("link");
+    settings_.device = host.config<std::string>("device");
+    server_config_.max_packet_size =
+        static_cast<std::uint16_t>(host.config<std::int64_t>("max_packet_size"));
+    server_config_.max_packets = static_cast<std::uint8_t>(host.config<std::int64_t>("max_packets"));
+  }
+
+  Status start() {
+    endpoint_ = std::make_unique<MeterEndpoint>(host_, identification_from(host_));
+    server_ = std::make_unique<c1218::Server>(*endpoint_, server_config_);
+    server_->set_log([this](std::string_view line) { host_.info(fmt::format("optical port: {}", line)); });
+    std::string error;
+    if (settings_.kind == "tcp") {
+      listener_ = listen_tcp(settings_.address, settings_.port, error);
+      if (!listener_) return fail(error);
+      where_ = fmt::format("tcp {}:{}", settings_.address, bound_port(listener_.get()));
+      host_.watch(listener_.get(), METER_IO_READABLE, [this](int, int) { accept_probe(); });
+    } else if (settings_.kind == "pty") {
+      std::string slave;
+      Fd fd = open_pty(settings_.link, slave, error);
+      if (!fd) return fail(error);
+      where_ = settings_.link.empty() ? "pty " + slave : fmt::format("pty {} ({})", settings_.link, slave);
+      attach(std::move(fd));
+    } else {
+      if (settings_.device.empty()) return fail("transport \"serial\" needs a device");
+      Fd fd = open_serial(settings_.device, settings_.baud, error);
+      if (!fd) return fail(error);
+      where_ = "serial " + settings_.device;
+      attach(std::move(fd));
+    }
+    host_.info("optical port on " + where_);
+    provide_objects();
+    return Status::ok;
+  }
+
+  void stop() {
+    if (timer_ != 0) host_.cancel(timer_);
+    timer_ = 0;
+    detach();
+    listener_.reset();
+    server_.reset();
+    endpoint_.reset();
+  }
+
+ private:
+  Status fail(const std::string& why) {
+    host_.error("optical port cannot open: " + why);
+    return Status::unavailable;
+  }
+
+  void provide_objects() {
+    auto counter = [this](const char* code, const char* what, auto read) {
+      host_.provide({.id = *sdk::parse_obis(code), .type = METER_VALUE_UNSIGNED, .description = what},
+                    std::move(read));
+    };
+    host_.provide({.id = obis("0-0:128.40.0"), .type = METER_VALUE_TEXT,
+                   .description = "optical port endpoint"},
+                  [this] { return where_; });
+    counter("0-0:128.40.1", "optical port packets received",
+            [this] { return server_->counters().frames_received; });
+    counter("0-0:128.40.2", "optical port packets refused (CRC, length, truncated, sequence)", [this] {
+      std::uint64_t n = server_->counters().out_of_sequence;
+      for (auto r : server_->counters().refused) n += r;
+      return n;
+    });
+    counter("0-0:128.40.3", "optical port requests refused",
+            [this] { return server_->counters().requests_refused; });
+    counter("0-0:128.40.4", "optical port sessions", [this] { return server_->counters().sessions; });
+    counter("0-0:128.40.5", "optical port logons refused (password, lockout, port disabled)",
+            [this] { return endpoint_->logon_counters().total(); });
+    counter("0-0:128.40.6", "optical port connections refused while a probe was connected",
+            [this] { return busy_; });
+    counter("0-0:128.40.7", "optical port sessions ended by the channel traffic timeout",
+            [this] { return server_->counters().channel_timeouts; });
+  }
+
+  void accept_probe() {
+    for (Fd fd = accept_connection(listener_.get()); fd; fd = accept_connection(listener_.get())) {
+      if (connection_) {
+        ++busy_;  // one probe at a time, as on a real optical port
+        continue;
+      }
+      attach(std::move(fd));
+      host_.info("optical port: probe connected");
+    }
+  }
+
+  void attach(Fd fd) {
+    connection_ = std::move(fd);
+    watch_ = host_.watch(connection_.get(), METER_IO_READABLE,
+                         [this](int fd, int ready) { on_ready(fd, ready); });
+  }
+
+  /// The probe went away: the session (and its logon) ends; a listener waits for the next.
+  void detach() {
+    if (watch_ != 0) host_.unwatch(watch_);
+    watch_ = 0;
+    if (server_) server_->reset();
+    connection_.reset();
+    pending_.clear();
+  }
+
+  void on_ready(int fd, int ready) {
+    if ((ready & METER_IO_WRITABLE) != 0) flush();
+    if ((ready & (METER_IO_READABLE | METER_IO_ERROR)) == 0) return;
+    std::uint8_t buffer[1024];
+    for (;;) {
+      const auto n = ::read(fd, buffer, sizeof buffer);
+      if (n > 0) {
+        send(server_->feed({buffer, static_cast<std::size_t>(n)}, host_.steady_now()));
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n < 0 && errno == EINTR) continue;
+      // End of file or an error: a TCP probe hung up. A pty without a reader reports EIO
+      // until a tool opens it again: keep it, and listen again after a pause.
+      if (settings_.kind == "tcp") {
+        host_.info("optical port: probe disconnected");
+        detach();
+      } else if (server_) {
+        server_->reset();
+      }
+      break;
+    }
+    schedule();
+  }
+
+  void send(std::vector<std::uint8_t> bytes) {
+    pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+    flush();
+  }
+
+  void flush() {
+    while (connection_ && !pending_.empty()) {
+      const auto n = ::write(connection_.get(), pending_.data(), pending_.size());
+      if (n > 0) {
+        pending_.erase(pending_.begin(), pending_.begin() + n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        break;  // EAGAIN: wait until the descriptor is writable
+      }
+    }
+    if (watch_ != 0) {
+      host_.rewatch(watch_, METER_IO_READABLE | (pending_.empty() ? 0 : METER_IO_WRITABLE));
+    }
+  }
+
+  /// One timer, at the server's next deadline (a response timeout, the channel timeout).
+  void schedule() {
+    if (timer_ != 0) host_.cancel(timer_);
+    timer_ = 0;
+    if (!server_ || !connection_) return;
+    const auto deadline = server_->next_deadline();
+    if (!deadline) return;
+    const auto delay = std::max(std::chrono::ceil<std::chrono::milliseconds>(*deadline - host_.steady_now()),
+                                std::chrono::milliseconds(0));
+    timer_ = host_.after(delay, [this] {
+      timer_ = 0;
+      send(server_->poll(host_.steady_now()));
+      schedule();
+    });
+  }
+
+  sdk::Host& host_;
+  TransportSettings settings_;
+  c1218::ServerConfig server_config_;
+  std::unique_ptr<MeterEndpoint> endpoint_;
+  std::unique_ptr<c1218::Server> server_;
+  Fd listener_;
+  Fd connection_;
+  std::uint64_t watch_ = 0;
+  std::uint64_t timer_ = 0;
+  std::vector<std::uint8_t> pending_;
+  std::string where_;
+  std::uint64_t busy_ = 0;
+};
+
+}  // namespace
+}  // namespace meter::plugins::optical
+
+METER_PLUGIN(meter::plugins::optical::OpticalPort)
