@@ -236,7 +236,7 @@ class PrepaidPlugin {
     credit_trip_ = (protection_.reasons(0) & kReasonCredit) != 0;
     emergency_state_ = ledger_.emergency_state();
     low_credit_ = ledger_.low_credit();
-    publish_low_credit(now);
+    publish_low_credit(now, false);
     for (std::size_t s = 0; s < sources(); ++s) published_reasons_[s] = protection_.reasons(s);
     update(now);
     command_relays(now);  // every relay not commanded yet: the state restored is asserted
@@ -341,7 +341,7 @@ class PrepaidPlugin {
     if (relays_changed_) [[unlikely]] command_relays(now);
     if (const bool low = ledger_.low_credit(); low != low_credit_) [[unlikely]] {
       low_credit_ = low;
-      publish_low_credit(now);
+      publish_low_credit(now, true);
       dirty_ = true;
     }
     if (const EmergencyState es = ledger_.emergency_state(); es != emergency_state_) [[unlikely]] {
@@ -414,7 +414,8 @@ class PrepaidPlugin {
     dirty_ = true;
   }
 
-  void publish_low_credit(std::int64_t now) {
+  /// The warning's state as an event; `changed` also logs a warning that starts.
+  void publish_low_credit(std::int64_t now, bool changed) {
     meter_prepaid_low_credit e{};
     e.struct_size = sizeof e;
     e.warning = low_credit_ ? 1 : 0;
@@ -422,7 +423,7 @@ class PrepaidPlugin {
     e.threshold_milli = settings_.ledger.emergency_threshold_milli;
     e.time_utc_ms = now;
     host_.publish(METER_PREPAID_LOW_CREDIT_TOPIC, &e, sizeof e);
-    if (low_credit_) {
+    if (changed && low_credit_) {
       host_.warning(fmt::format("prepaid: low credit at {}: {} is below the threshold {}; the "
                                 "credit will expire",
                                 utc_text(now), money(e.credit_milli), money(e.threshold_milli)));

@@ -251,8 +251,14 @@ TEST(PrepaidPlugin, BelowTheThresholdTheMeterWarnsThatTheCreditWillExpire) {
   EXPECT_EQ(w.warning, 1);
   EXPECT_EQ(w.threshold_milli, 200'000);
   EXPECT_EQ(w.credit_milli, rig.credit());
-  EXPECT_TRUE(rig.logged("low credit at"));
+  EXPECT_EQ(rig.log_lines("low credit at"), 1u);
   EXPECT_EQ(rig.relay_operations(), "0:close 1:close");  // a warning, not a trip
+  rig.restart();  // the state is published again at start, and not logged again
+  EXPECT_TRUE(rig.boolean(kLowCredit));
+  EXPECT_EQ(rig.published(METER_PREPAID_LOW_CREDIT_TOPIC), 3u);
+  EXPECT_EQ(last_payload<meter_prepaid_low_credit>(rig, METER_PREPAID_LOW_CREDIT_TOPIC).warning, 1);
+  EXPECT_EQ(rig.log_lines("low credit at"), 1u);
+  rig.relay_operations();
   ASSERT_EQ(rig.enter(token(500, kT0Ms)), Status::ok);
   EXPECT_FALSE(rig.boolean(kLowCredit));
   EXPECT_EQ(last_payload<meter_prepaid_low_credit>(rig, METER_PREPAID_LOW_CREDIT_TOPIC).warning, 0);

@@ -129,11 +129,11 @@ class Rig {
   std::string last_log() const {
     return host.log().empty() ? std::string("(no log)") : host.log().back().message;
   }
-  bool logged(std::string_view part) const {
-    for (const auto& line : host.log()) {
-      if (line.message.find(part) != std::string::npos) return true;
-    }
-    return false;
+  bool logged(std::string_view part) const { return log_lines(part) != 0; }
+  std::size_t log_lines(std::string_view part) const {
+    std::size_t n = 0;
+    for (const auto& line : host.log()) n += line.message.find(part) != std::string::npos ? 1 : 0;
+    return n;
   }
 
   sdk::testing::FakeHost host;
