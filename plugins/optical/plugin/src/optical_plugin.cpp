@@ -1,7 +1,8 @@
 // The optical port plugin: the transport (a TCP listener, a pseudo-terminal or a serial line),
 // the C12.18 server and the meter endpoint, all driven by the host's loop through watches and
-// one timer — the kernel thread is never blocked. One probe at a time: a second connection
-// while a session runs is closed at once and counted.
+// one timer — the kernel thread is never blocked. One probe at a time: a new connection takes
+// the port over from an open one (a probe taken off and put back; tools such as termineter
+// open their next connection before they close the last), ending its session.
 #include <unistd.h>
 
 #include <cerrno>
@@ -100,8 +101,8 @@ class OpticalPort {
     counter("0-0:128.40.4", "optical port sessions", [this] { return server_->counters().sessions; });
     counter("0-0:128.40.5", "optical port logons refused (password, lockout, port disabled)",
             [this] { return endpoint_->logon_counters().total(); });
-    counter("0-0:128.40.6", "optical port connections refused while a probe was connected",
-            [this] { return busy_; });
+    counter("0-0:128.40.6", "optical port connections that took the port over from an open one",
+            [this] { return taken_over_; });
     counter("0-0:128.40.7", "optical port sessions ended by the channel traffic timeout",
             [this] { return server_->counters().channel_timeouts; });
   }
@@ -109,8 +110,9 @@ class OpticalPort {
   void accept_probe() {
     for (Fd fd = accept_connection(listener_.get()); fd; fd = accept_connection(listener_.get())) {
       if (connection_) {
-        ++busy_;  // one probe at a time, as on a real optical port
-        continue;
+        ++taken_over_;  // one probe at a time: the newest holds the port
+        host_.info("optical port: a new probe takes the port over");
+        detach();
       }
       attach(std::move(fd));
       host_.info("optical port: probe connected");
@@ -205,7 +207,7 @@ class OpticalPort {
   std::uint64_t timer_ = 0;
   std::vector<std::uint8_t> pending_;
   std::string where_;
-  std::uint64_t busy_ = 0;
+  std::uint64_t taken_over_ = 0;
 };
 
 }  // namespace

@@ -181,18 +181,21 @@ TEST(OpticalPlugin, GarbageIsRefusedCountedAndTheNextSessionWorks) {
   rig.talk([](meter::c1218::Client& c) { EXPECT_TRUE(c.identify()); });
 }
 
-TEST(OpticalPlugin, ASecondProbeWhileOneIsConnectedIsTurnedAway) {
+TEST(OpticalPlugin, ANewProbeTakesThePortOverAndTheOldSessionEnds) {
   OpticalRig rig;
   const auto p = rig.port();
-  rig.talk([p](meter::c1218::Client& c) {
-    ASSERT_TRUE(c.identify());
-    auto second = meter::c1218::tcp_connect("127.0.0.1", p, std::chrono::steady_clock::now() + 5s);
-    ASSERT_TRUE(second);
-    std::uint8_t byte = 0;
-    auto n = second->read({&byte, 1}, std::chrono::steady_clock::now() + 5s);
-    EXPECT_FALSE(n && *n == 1);  // closed without a word
+  rig.talk([p](meter::c1218::Client& first) {
+    ASSERT_TRUE(first.identify());
+    ASSERT_TRUE(first.logon(2, "first"));
+    ASSERT_TRUE(first.security("cfg-pw"));
+    auto transport = meter::c1218::tcp_connect("127.0.0.1", p, std::chrono::steady_clock::now() + 5s);
+    ASSERT_TRUE(transport);
+    meter::c1218::Client second(*transport);
+    EXPECT_TRUE(second.identify());  // the new probe is answered
+    EXPECT_FALSE(first.read(1));     // the old one is gone
   });
   EXPECT_EQ(std::get<std::uint64_t>(*rig.host.read(obis("0-0:128.40.6"))), 1u);
+  EXPECT_EQ(rig.host.sessions(), 0u);  // the first logon ended with its connection
 }
 
 }  // namespace
