@@ -4,15 +4,28 @@
 #include <algorithm>
 
 namespace meter::plugins::prepaid {
+namespace {
+// The largest energy whose charge at the schema's highest price (10^8 milli-minor per kWh)
+// stays within int64: (2^63 - 1 - 10^6) / 10^8 mWh, about 92 MWh.
+constexpr std::int64_t kMaxFastMwh = 92'233'720'368;
+}  // namespace
 
 std::int64_t Ledger::debit(std::size_t source, std::int64_t mwh) noexcept {
   if (mwh <= 0 || source >= settings_.sources) return 0;
-  // mWh x milli-minor/kWh is 10^-6 milli-minor: exact in 128 bits however long a catch-up is.
-  __extension__ using I128 = __int128;
-  const I128 charge = static_cast<I128>(mwh) * settings_.price_milli_per_kwh[source] +
-                      values_.remainder_charge[source];
-  const auto milli = static_cast<std::int64_t>(charge / kChargePerMilli);
-  values_.remainder_charge[source] = static_cast<std::int64_t>(charge % kChargePerMilli);
+  // mWh x milli-minor/kWh is 10^-6 milli-minor. A tick (far below 92 MWh at the highest price)
+  // fits in 64 bits; a long catch-up is exact in 128.
+  const std::int64_t price = settings_.price_milli_per_kwh[source];
+  std::int64_t milli = 0;
+  if (mwh <= kMaxFastMwh) [[likely]] {
+    const std::int64_t charge = mwh * price + values_.remainder_charge[source];
+    milli = charge / kChargePerMilli;
+    values_.remainder_charge[source] = charge % kChargePerMilli;
+  } else {
+    __extension__ using I128 = __int128;
+    const I128 charge = static_cast<I128>(mwh) * price + values_.remainder_charge[source];
+    milli = static_cast<std::int64_t>(charge / kChargePerMilli);
+    values_.remainder_charge[source] = static_cast<std::int64_t>(charge % kChargePerMilli);
+  }
   values_.energy_mwh[source] += mwh;
   values_.debited_milli[source] += milli;
   values_.total_debited_milli += milli;
