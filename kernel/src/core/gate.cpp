@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <algorithm>
+
 namespace meter::kernel {
 
 namespace {
@@ -11,7 +13,19 @@ namespace {
 constexpr const char* kCalibrationKey = "counter.calibration";
 constexpr const char* kConfigurationKey = "counter.configuration";
 constexpr const char* kElectronicKey = "seal.electronic";
+constexpr const char* kSwitchesKey = "seal.switches";  // bits of the board's switches
 constexpr const char* kOpticalKey = "optical_port.enabled";
+constexpr std::uint8_t kSwitchBits = 0x07;  // cover, programming jumper, optical plug
+
+// The interfaces that log on, each with its failures and lockout in NVM.
+constexpr std::array<Interface, 3> kLogonPorts{Interface::optical_port, Interface::comms,
+                                               Interface::local_button};
+
+std::string port_key(Interface via, const char* what) {
+  return fmt::format("logon.{}.{}", to_string(via), what);
+}
+constexpr const char* kFailures = "failures";
+constexpr const char* kLockRemaining = "lock_remaining_ms";
 
 constexpr std::uint8_t bit(SealKind kind) noexcept {
   return static_cast<std::uint8_t>(1u << (static_cast<unsigned>(kind) - 1));
@@ -59,6 +73,25 @@ std::string_view to_string(Interface via) noexcept {
   return "unknown";
 }
 
+std::string describe_seal(std::uint8_t seal_state) {
+  if (seal_state == 0) return "unsealed";
+  static constexpr std::array<std::pair<SealKind, const char*>, 4> kNames{
+      {{SealKind::cover, "cover"},
+       {SealKind::programming_jumper, "programming jumper"},
+       {SealKind::optical_plug, "optical port sealing plug"},
+       {SealKind::electronic, "electronic seal"}}};
+  std::string out = "sealed:";
+  const char* sep = " ";
+  for (const auto& [kind, name] : kNames) {
+    if ((seal_state & bit(kind)) != 0) {
+      out += sep;
+      out += name;
+      sep = ", ";
+    }
+  }
+  return out;
+}
+
 std::string_view to_string(Role role) noexcept {
   switch (role) {
     case Role::public_read: return "public";
@@ -92,10 +125,106 @@ Result<void> ParameterGate::configure(const SecurityConfig& config) {
 }
 
 std::vector<NvmWrite> ParameterGate::nvm_records() const {
-  return {{kNamespace, kCalibrationKey, Value{std::uint64_t{counters_[0]}}},
-          {kNamespace, kConfigurationKey, Value{std::uint64_t{counters_[1]}}},
-          {kNamespace, kElectronicKey, Value{(seals_ & bit(SealKind::electronic)) != 0}},
-          {kNamespace, kOpticalKey, Value{optical_port_enabled_}}};
+  std::vector<NvmWrite> out{
+      {kNamespace, kCalibrationKey, Value{std::uint64_t{counters_[0]}}},
+      {kNamespace, kConfigurationKey, Value{std::uint64_t{counters_[1]}}},
+      {kNamespace, kElectronicKey, Value{(seals_ & bit(SealKind::electronic)) != 0}},
+      {kNamespace, kSwitchesKey, Value{std::uint64_t{std::uint8_t(seals_ & kSwitchBits)}}},
+      {kNamespace, kOpticalKey, Value{optical_port_enabled_}}};
+  const auto uptime = clock_->uptime();
+  for (const auto via : kLogonPorts) {
+    const auto& p = ports_[static_cast<std::size_t>(via)];
+    const auto remaining = std::max(p.locked_until - uptime, Milliseconds{0});
+    out.push_back({kNamespace, port_key(via, kFailures), Value{std::uint64_t{p.failures}}});
+    out.push_back(
+        {kNamespace, port_key(via, kLockRemaining), Value{std::int64_t{remaining.count()}}});
+  }
+  for (const auto& k : kept_) {
+    auto it = registry_->objects_.find(k.id);
+    if (it != registry_->objects_.end()) out.push_back({kNamespace, k.key, it->second.reader()});
+  }
+  return out;
+}
+
+Result<void> ParameterGate::keep(const Obis& id, std::string key) {
+  const auto* e = registry_->find(id);
+  if (e == nullptr) {
+    return fail(ErrorKind::not_found, fmt::format("no object {} to keep", id.to_string()));
+  }
+  if (e->parameter_class == ParameterClass::read_only) {
+    return fail(ErrorKind::invalid,
+                fmt::format("object {} is read-only: there is nothing to keep", id.to_string()));
+  }
+  if (key.empty()) return fail(ErrorKind::invalid, "a kept parameter needs an NVM key");
+  for (const auto& w : nvm_records()) {
+    if (w.key == key) {
+      return fail(ErrorKind::invalid, fmt::format("NVM record {}/{} is taken", kNamespace, key));
+    }
+  }
+  if (is_kept(id)) {
+    return fail(ErrorKind::invalid, fmt::format("object {} is kept already", id.to_string()));
+  }
+  kept_.push_back({id, std::move(key)});
+  return {};
+}
+
+bool ParameterGate::is_kept(const Obis& id) const {
+  return std::any_of(kept_.begin(), kept_.end(), [&id](const Kept& k) { return k.id == id; });
+}
+
+// Records added after the first meters shipped: a store without them is one from before them,
+// not damage. One that holds them unreadable is.
+void ParameterGate::restore_ports(NvmStore& store, std::vector<std::string>& problems) {
+  const auto uptime = clock_->uptime();
+  for (const auto via : kLogonPorts) {
+    auto& p = port(via);
+    const auto failures_key = port_key(via, kFailures);
+    const auto lock_key = port_key(via, kLockRemaining);
+    auto failures = store.get(kNamespace, failures_key);
+    auto lock = store.get(kNamespace, lock_key);
+    if (!failures || !lock) {
+      problems.push_back(!failures ? failures.error().message : lock.error().message);
+      continue;
+    }
+    if (*failures) {
+      const auto* n = std::get_if<std::uint64_t>(&**failures);
+      if (n == nullptr) {
+        problems.push_back(
+            fmt::format("NVM record {}/{} has the wrong type", kNamespace, failures_key));
+      } else {
+        p.failures =
+            static_cast<std::uint32_t>(std::min<std::uint64_t>(*n, config_.max_failed_logons));
+      }
+    }
+    if (*lock) {
+      const auto* ms = std::get_if<std::int64_t>(&**lock);
+      if (ms == nullptr || *ms < 0) {
+        problems.push_back(fmt::format("NVM record {}/{} is not a duration", kNamespace, lock_key));
+      } else if (*ms > 0) {
+        // Never longer than the SKU's lockout, so a record gone wrong cannot lock a port for good.
+        p.locked_until = uptime + std::min(Milliseconds{*ms}, config_.lockout);
+      }
+    }
+  }
+}
+
+void ParameterGate::restore_kept(NvmStore& store, std::vector<std::string>& problems) {
+  for (const auto& k : kept_) {
+    auto* e = registry_->entry(k.id);
+    if (e == nullptr) continue;
+    auto v = store.get(kNamespace, k.key);
+    if (!v) {
+      problems.push_back(v.error().message);
+    } else if (!*v) {
+      continue;  // kept from its first change on; until then the meter's own value
+    } else if (type_of(**v) != e->info.type) {
+      problems.push_back(fmt::format("NVM record {}/{} has the wrong type", kNamespace, k.key));
+    } else if (auto stored = e->writer(**v); !stored) {
+      problems.push_back(fmt::format("NVM record {}/{} holds {}, which object {} refuses: {}",
+                                     kNamespace, k.key, to_string(**v), k.id.to_string(),
+                                     stored.error().message));
+    }
+  }
 }
 
 Result<void> ParameterGate::attach(NvmStore& store) {
@@ -136,6 +265,19 @@ Result<void> ParameterGate::attach(NvmStore& store) {
     if (on) seals_ |= bit(SealKind::electronic);
   });
   flag(kOpticalKey, [this](bool on) { optical_port_enabled_ = on; });
+  if (auto v = store.get(kNamespace, kSwitchesKey); !v) {
+    problems.push_back(v.error().message);
+  } else if (*v) {
+    const auto* bits = std::get_if<std::uint64_t>(&**v);
+    if (bits == nullptr || (*bits & ~std::uint64_t{kSwitchBits}) != 0) {
+      problems.push_back(fmt::format("NVM record {}/{} is not a set of seal switches", kNamespace,
+                                     kSwitchesKey));
+    } else {
+      seals_ |= static_cast<std::uint8_t>(*bits);
+    }
+  }
+  restore_ports(store, problems);
+  restore_kept(store, problems);
   if (problems.empty()) return {};
   std::string detail = problems.front();
   for (std::size_t i = 1; i < problems.size(); ++i) detail += "; " + problems[i];
@@ -186,9 +328,15 @@ Result<Session> ParameterGate::logon(Interface via, std::string_view password) {
       p.locked_until = uptime + config_.lockout;
       bus_->publish(PortLocked{clock_->now(), via, config_.lockout});
     }
+    // Kept at once, so that pulling the power neither forgets a failure nor lifts a lock. A
+    // store that cannot keep it leaves the lockout to RAM, which still refuses until then.
+    (void)store_records();
     return refused;
   }
-  p.failures = 0;
+  if (p.failures != 0) {
+    p.failures = 0;
+    (void)store_records();
+  }
   const Session session{++next_session_, via, *role};
   sessions_.emplace(session.id, session);
   return session;
@@ -205,6 +353,14 @@ bool ParameterGate::logged_on(const Session& session) const {
 Result<void> ParameterGate::write(const Obis& id, const Value& value, const Session& session) {
   if (!logged_on(session)) {
     return fail(ErrorKind::denied, "not logged on: log on to the port first");
+  }
+  if (id == kElectronicSeal) {
+    const auto* sealed = std::get_if<bool>(&value);
+    if (sealed == nullptr) {
+      return fail(ErrorKind::invalid,
+                  fmt::format("object {} takes true (seal) or false (break)", id.to_string()));
+    }
+    return set_electronic_seal(*sealed, session);
   }
   return write(id, value, Requester{session.via, session.role, to_string(session.via)});
 }
@@ -273,6 +429,12 @@ Result<void> ParameterGate::write(const Obis& id, const Value& value, const Requ
   if (info.parameter_class == ParameterClass::read_only) {
     return fail(ErrorKind::denied, fmt::format("object {} is read-only", name));
   }
+  if (id == kElectronicSeal) {
+    return fail(ErrorKind::denied,
+                fmt::format("object {} is the electronic seal: only a logon at the optical port "
+                            "or the local button seals or breaks it",
+                            name));
+  }
   if ((info.write_roles & mask(requester.role)) == 0) {
     return fail(ErrorKind::denied,
                 fmt::format("object {} may not be written with this role", name));
@@ -314,6 +476,13 @@ Result<void> ParameterGate::write(const Obis& id, const Value& value, const Requ
     }
     changed.counter = calibration ? EventCounter::calibration : EventCounter::configuration;
     changed.counter_value = c;
+  } else if (is_kept(id)) {
+    if (auto kept = store_records(); !kept) {
+      (void)e->writer(old_value);
+      return fail(ErrorKind::unavailable,
+                  fmt::format("object {}: the value cannot be stored ({}); the change is undone",
+                              name, kept.error().message));
+    }
   }
   bus_->publish(changed);
   return {};
@@ -323,7 +492,7 @@ void ParameterGate::set_sealed(bool sealed, SealKind kind) {
   const auto b = bit(kind);
   if (((seals_ & b) != 0) == sealed) return;
   seals_ = sealed ? (seals_ | b) : (seals_ & ~b);
-  if (kind == SealKind::electronic) (void)store_records();
+  (void)store_records();
   bus_->publish(SealChanged{clock_->now(), kind, sealed});
 }
 
@@ -376,6 +545,17 @@ void ParameterGate::register_objects() {
       [this] { return Value{std::uint64_t{counters_[1]}}; });
   add(data(kSealingCategory, ValueType::unsigned_integer, "sealing category (table S.3.1)"),
       [this] { return Value{static_cast<std::uint64_t>(config_.sealing_category)}; });
+  auto electronic = data(kElectronicSeal, ValueType::boolean,
+                         "electronic seal: a port's logon writes true to seal, false to break");
+  electronic.parameter_class = ParameterClass::operational;
+  electronic.write_roles = Role::configurator | Role::calibrator;
+  add(
+      electronic, [this] { return Value{(seals_ & bit(SealKind::electronic)) != 0}; },
+      [](const Value&) -> Result<void> {
+        // write() sends a Session's write to set_electronic_seal() and refuses every other.
+        return fail(ErrorKind::denied,
+                    "the electronic seal is written only through a port's logon");
+      });
   add(data(kSealableParameters, ValueType::unsigned_integer,
            "calibration and configuration parameters in the meter"),
       [this] { return Value{static_cast<std::uint64_t>(sealable_parameters())}; });

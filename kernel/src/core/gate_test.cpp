@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <vector>
 
 namespace meter::kernel {
@@ -303,6 +304,332 @@ TEST_F(GateTest, TheElectronicSealIsSetOnSiteAndBrokenOnlyByACalibratorAtTheOpti
   EXPECT_TRUE(gate.sealed());
   ASSERT_TRUE(gate.set_electronic_seal(false, *cal));
   EXPECT_FALSE(gate.sealed());
+}
+
+TEST_F(GateTest, TheElectronicSealObjectIsWrittenThroughALogonAsASealChange) {
+  configure(1);
+  std::vector<SealChanged> seals;
+  bus.subscribe<SealChanged>([&](const SealChanged& e) { seals.push_back(e); });
+  auto conf = gate.logon(Interface::optical_port, "config-pw");
+  auto reader = gate.logon(Interface::optical_port, "read-pw");
+  auto remote = gate.logon(Interface::comms, "cal-pw");
+  auto cal = gate.logon(Interface::optical_port, "cal-pw");
+  ASSERT_TRUE(conf && reader && remote && cal);
+  const auto seal = ParameterGate::kElectronicSeal;
+  auto read = [&] { return std::get<bool>(*registry.read(seal, Role::public_read)); };
+
+  EXPECT_FALSE(gate.write(seal, Value{true}, *reader));
+  EXPECT_FALSE(gate.write(seal, Value{true}, *remote)) << "sealing is done on site";
+  EXPECT_FALSE(gate.write(seal, Value{std::int64_t{1}}, *conf)) << "a bool, nothing else";
+  ASSERT_TRUE(gate.write(seal, Value{true}, *conf));
+  EXPECT_TRUE(read());
+  EXPECT_EQ(gate.seal_state(), 0b1000);
+  ASSERT_EQ(seals.size(), 1u);
+  EXPECT_EQ(seals[0].kind, SealKind::electronic);
+  EXPECT_TRUE(seals[0].sealed);
+  EXPECT_TRUE(changes.empty()) << "a seal change, not a parameter change";
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 0);
+  EXPECT_EQ(gate.counter(EventCounter::calibration), 0);
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{10}}, *conf)) << "the meter is sealed";
+
+  auto refused = gate.write(seal, Value{false}, *conf);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("only by a calibrator at the optical port"),
+            std::string::npos);
+  EXPECT_FALSE(gate.write(seal, Value{false}, *remote));
+  EXPECT_TRUE(read());
+  ASSERT_TRUE(gate.write(seal, Value{false}, *cal));
+  EXPECT_FALSE(read());
+  EXPECT_FALSE(gate.sealed());
+  EXPECT_EQ(seals.size(), 2u);
+  gate.logoff(*cal);
+  EXPECT_FALSE(gate.write(seal, Value{true}, *cal)) << "an ended logon writes nothing";
+}
+
+TEST_F(GateTest, OnlyALogonWritesTheElectronicSeal) {
+  configure(1);
+  for (auto via : {Interface::kernel, Interface::optical_port, Interface::comms,
+                   Interface::plugin, Interface::local_button}) {
+    for (auto role : {Role::configurator, Role::calibrator}) {
+      auto r = gate.write(ParameterGate::kElectronicSeal, Value{true}, Requester{via, role, "x"});
+      ASSERT_FALSE(r);
+      EXPECT_NE(r.error().message.find("only a logon at the optical port or the local button"),
+                std::string::npos);
+    }
+  }
+  EXPECT_FALSE(gate.sealed());
+}
+
+TEST(DescribeSeal, NamesEachSourceThatIsSealed) {
+  EXPECT_EQ(describe_seal(0), "unsealed");
+  EXPECT_EQ(describe_seal(0b0101), "sealed: cover, optical port sealing plug");
+  EXPECT_EQ(describe_seal(0b1010), "sealed: programming jumper, electronic seal");
+}
+
+/// The store across power cycles: records in a map, fresh until the first is stored.
+class MapStore final : public NvmStore {
+ public:
+  Result<std::optional<Value>> get(std::string_view name_space,
+                                   std::string_view key) const override {
+    auto it = records_.find(std::string(name_space) + "/" + std::string(key));
+    return it == records_.end() ? std::optional<Value>{} : std::optional<Value>{it->second};
+  }
+  Result<void> apply(const std::vector<NvmWrite>& batch) override {
+    for (const auto& w : batch) {
+      const auto k = w.name_space + "/" + w.key;
+      if (w.value) {
+        records_[k] = *w.value;
+      } else {
+        records_.erase(k);
+      }
+    }
+    return {};
+  }
+  std::vector<std::string> keys(std::string_view) const override { return {}; }
+  NvmHealth health() const override {
+    return {records_.empty() ? NvmState::fresh : NvmState::intact, {}};
+  }
+
+ private:
+  std::map<std::string, Value> records_;
+};
+
+/// A gate with its own clock, registry and the test's configuration parameter, attached to a
+/// store that outlives it: destroying one and making another on the same store is a power cycle.
+struct PoweredGate {
+  PoweredGate(MapStore& store, UtcTime start, std::int64_t stored_value = 1)
+      : time(start), stored(stored_value) {
+    ObjectInfo i;
+    i.id = kMultiplier;
+    i.type = ValueType::integer;
+    i.parameter_class = ParameterClass::configuration;
+    i.write_roles = mask(Role::configurator);
+    i.owner = "test";
+    EXPECT_TRUE(registry.add(
+        i, [this] { return Value{stored}; },
+        [this](const Value& v) -> Result<void> {
+          const auto n = std::get<std::int64_t>(v);
+          if (n < 1 || n > 240) return fail("multiplier must be 1..240");
+          stored = n;
+          return {};
+        }));
+    SecurityConfig c;
+    c.configurator_password_hash = *hash_password("config-pw", HashCost::minimal);
+    c.max_failed_logons = 3;
+    c.lockout = std::chrono::minutes(10);
+    EXPECT_TRUE(gate.configure(c));
+    EXPECT_TRUE(gate.keep(kMultiplier, "test.multiplier"));
+    bus.subscribe<SealChanged>([this](const SealChanged& e) { seals.push_back(e); });
+    bus.subscribe<PortLocked>([this](const PortLocked& e) { locks.push_back(e); });
+    const bool fresh = store.health().state == NvmState::fresh;
+    attached = gate.attach(store);
+    if (fresh) {
+      EXPECT_TRUE(store.apply(gate.nvm_records()));  // as Persistence does
+    }
+  }
+  /// An orderly power-down: the gate's records in the power-fail batch, as Persistence does.
+  void power_fail(MapStore& store) { EXPECT_TRUE(store.apply(gate.nvm_records())); }
+  UtcTime now() const { return time.utc(); }
+
+  VirtualTimeSource time;
+  EventBus bus;
+  Clock clock = *Clock::create(time, bus, "UTC", true);
+  ObjectRegistry registry;
+  ParameterGate gate{registry, bus, clock};
+  std::int64_t stored;
+  Result<void> attached;
+  std::vector<SealChanged> seals;
+  std::vector<PortLocked> locks;
+};
+
+const UtcTime kStart{std::chrono::hours(24 * 365 * 56)};
+const Requester kShop{Interface::optical_port, Role::configurator, "shop"};
+
+TEST(GatePowerCycle, AKeptParameterIsStoredWithItsCounterStepAndRestoredAtPowerUp) {
+  MapStore store;
+  {
+    PoweredGate g(store, kStart);
+    ASSERT_TRUE(g.gate.write(kMultiplier, Value{std::int64_t{25}}, kShop));
+    auto kept = store.get(ParameterGate::kNamespace, "test.multiplier");
+    ASSERT_TRUE(kept && *kept);
+    EXPECT_TRUE(**kept == Value{std::int64_t{25}}) << "stored at once, not at power-down";
+    EXPECT_TRUE(*store.get(ParameterGate::kNamespace, "counter.configuration") ==
+                std::optional<Value>{Value{std::uint64_t{1}}});
+  }
+  PoweredGate g(store, kStart, /*the SKU's value*/ 1);
+  ASSERT_TRUE(g.attached) << g.attached.error().message;
+  EXPECT_EQ(g.stored, 25) << "the meter's own value wins over the factory one";
+  EXPECT_EQ(g.gate.counter(EventCounter::configuration), 1);
+}
+
+TEST(GatePowerCycle, AStoreWithoutAKeptRecordKeepsTheMetersValueAndABadRecordIsDamage) {
+  MapStore store;
+  { PoweredGate g(store, kStart); }
+  ASSERT_TRUE(store.apply({{ParameterGate::kNamespace, "test.multiplier", std::nullopt}}));
+  {
+    PoweredGate g(store, kStart, 7);
+    EXPECT_TRUE(g.attached) << "a store from before the parameter was kept";
+    EXPECT_EQ(g.stored, 7);
+  }
+  ASSERT_TRUE(
+      store.apply({{ParameterGate::kNamespace, "test.multiplier", Value{std::int64_t{500}}}}));
+  PoweredGate g(store, kStart, 7);
+  ASSERT_FALSE(g.attached);
+  EXPECT_NE(g.attached.error().message.find("test.multiplier holds 500"), std::string::npos)
+      << g.attached.error().message;
+  EXPECT_EQ(g.stored, 7);
+  EXPECT_FALSE(g.gate.write(kMultiplier, Value{std::int64_t{2}}, kShop))
+      << "a damaged store witnesses no change";
+}
+
+TEST(GatePowerCycle, KeepRefusesWhatCannotBeKept) {
+  MapStore store;
+  PoweredGate g(store, kStart);
+  EXPECT_FALSE(g.gate.keep(obis("0-0:128.9.9"), "x")) << "no such object";
+  EXPECT_FALSE(g.gate.keep(ParameterGate::kSealState, "x")) << "read-only";
+  EXPECT_FALSE(g.gate.keep(ParameterGate::kOpticalPortEnabled, "counter.calibration"));
+  EXPECT_FALSE(g.gate.keep(kMultiplier, "other.key")) << "kept already";
+}
+
+TEST(GatePowerCycle, AWriteOfAKeptValueThatCannotBeStoredIsUndone) {
+  MapStore store;
+  PoweredGate g(store, kStart);
+  // An operational parameter steps no counter; kept, its value is stored all the same.
+  const Obis mode = obis("0-0:128.9.2");
+  std::int64_t mode_value = 1;
+  ObjectInfo i;
+  i.id = mode;
+  i.type = ValueType::integer;
+  i.parameter_class = ParameterClass::operational;
+  i.write_roles = mask(Role::configurator);
+  ASSERT_TRUE(g.registry.add(
+      i, [&] { return Value{mode_value}; },
+      [&](const Value& v) -> Result<void> {
+        mode_value = std::get<std::int64_t>(v);
+        return {};
+      }));
+  ASSERT_TRUE(g.gate.keep(mode, "test.mode"));
+  ASSERT_TRUE(g.gate.write(mode, Value{std::int64_t{2}}, kShop));
+  EXPECT_TRUE(*store.get(ParameterGate::kNamespace, "test.mode") ==
+              std::optional<Value>{Value{std::int64_t{2}}});
+  EXPECT_EQ(g.gate.counter(EventCounter::configuration), 0);
+
+  // A medium that stops writing: neither change can be kept, so both values go back.
+  class Refusing final : public NvmStore {
+   public:
+    Result<std::optional<Value>> get(std::string_view, std::string_view) const override {
+      return std::optional<Value>{};
+    }
+    Result<void> apply(const std::vector<NvmWrite>&) override { return fail("medium worn out"); }
+    std::vector<std::string> keys(std::string_view) const override { return {}; }
+    NvmHealth health() const override { return {NvmState::fresh, {}}; }
+  } refusing;
+  ASSERT_TRUE(g.gate.attach(refusing));
+  auto r = g.gate.write(mode, Value{std::int64_t{3}}, kShop);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("medium worn out"), std::string::npos);
+  EXPECT_EQ(mode_value, 2);
+  EXPECT_FALSE(g.gate.write(kMultiplier, Value{std::int64_t{9}}, kShop));
+  EXPECT_EQ(g.stored, 1);
+}
+
+TEST(GatePowerCycle, BoardSealsAreKeptSoAChangeWhileOffIsSeenAtPowerUp) {
+  MapStore store;
+  {
+    PoweredGate g(store, kStart);
+    g.gate.set_sealed(true, SealKind::cover);
+    g.gate.set_sealed(true, SealKind::optical_plug);
+  }
+  PoweredGate g(store, kStart);
+  ASSERT_TRUE(g.attached);
+  EXPECT_EQ(g.gate.seal_state(), 0b0101) << "restored without an event";
+  EXPECT_TRUE(g.seals.empty());
+  g.gate.set_sealed(true, SealKind::cover);  // the board reads it sealed still: no change
+  EXPECT_TRUE(g.seals.empty());
+  g.gate.set_sealed(false, SealKind::optical_plug);  // the plug was pulled while off
+  ASSERT_EQ(g.seals.size(), 1u);
+  EXPECT_EQ(g.seals[0].kind, SealKind::optical_plug);
+  EXPECT_FALSE(g.seals[0].sealed);
+}
+
+TEST(GatePowerCycle, ALockedPortStaysLockedForTheLockoutItHadLeft) {
+  MapStore store;
+  {
+    PoweredGate g(store, kStart);
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(g.gate.logon(Interface::optical_port, "guess"));
+    ASSERT_EQ(g.locks.size(), 1u);
+    g.time.advance(std::chrono::minutes(4));
+    g.power_fail(store);
+  }
+  // Two hours without power: the outage does not count, the 6 minutes left still do.
+  PoweredGate g(store, kStart + std::chrono::minutes(4) + std::chrono::hours(2));
+  ASSERT_TRUE(g.attached) << g.attached.error().message;
+  auto refused = g.gate.logon(Interface::optical_port, "config-pw");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("locked"), std::string::npos);
+  EXPECT_TRUE(g.gate.logon(Interface::comms, "config-pw")) << "ports lock independently";
+  g.time.advance(std::chrono::minutes(6) - std::chrono::seconds(1));
+  EXPECT_FALSE(g.gate.logon(Interface::optical_port, "config-pw"));
+  g.time.advance(std::chrono::seconds(1));
+  EXPECT_TRUE(g.gate.logon(Interface::optical_port, "config-pw"));
+}
+
+TEST(GatePowerCycle, APowerCutWithoutWarningNeverShortensALock) {
+  MapStore store;
+  {
+    PoweredGate g(store, kStart);
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(g.gate.logon(Interface::optical_port, "guess"));
+    g.time.advance(std::chrono::minutes(9));  // then the power goes with no power-fail write
+  }
+  PoweredGate g(store, kStart + std::chrono::minutes(9));
+  g.time.advance(std::chrono::minutes(10) - std::chrono::seconds(1));
+  EXPECT_FALSE(g.gate.logon(Interface::optical_port, "config-pw")) << "the whole lockout again";
+  g.time.advance(std::chrono::seconds(1));
+  EXPECT_TRUE(g.gate.logon(Interface::optical_port, "config-pw"));
+}
+
+TEST(GatePowerCycle, FailedLogonsAreCountedAcrossAPowerCycleAndASuccessClearsThem) {
+  MapStore store;
+  {
+    PoweredGate g(store, kStart);
+    EXPECT_FALSE(g.gate.logon(Interface::optical_port, "guess"));
+    EXPECT_FALSE(g.gate.logon(Interface::optical_port, "guess"));
+  }
+  {
+    PoweredGate g(store, kStart);
+    EXPECT_FALSE(g.gate.logon(Interface::optical_port, "guess"));
+    EXPECT_EQ(g.locks.size(), 1u) << "two before the power cycle and one after make three";
+  }
+  MapStore other;
+  {
+    PoweredGate g(other, kStart);
+    EXPECT_FALSE(g.gate.logon(Interface::local_button, "guess"));
+    EXPECT_FALSE(g.gate.logon(Interface::local_button, "guess"));
+    EXPECT_TRUE(g.gate.logon(Interface::local_button, "config-pw"));
+  }
+  PoweredGate g(other, kStart);
+  EXPECT_FALSE(g.gate.logon(Interface::local_button, "guess"));
+  EXPECT_FALSE(g.gate.logon(Interface::local_button, "guess"));
+  EXPECT_TRUE(g.locks.empty());
+}
+
+TEST(GatePowerCycle, AStoredLockNeverOutlastsTheLockoutAndANegativeOneIsDamage) {
+  MapStore store;
+  { PoweredGate g(store, kStart); }
+  ASSERT_TRUE(store.apply({{ParameterGate::kNamespace, "logon.optical-port.lock_remaining_ms",
+                            Value{std::int64_t{1'000'000'000'000}}}}));
+  {
+    PoweredGate g(store, kStart);
+    ASSERT_TRUE(g.attached);
+    EXPECT_FALSE(g.gate.logon(Interface::optical_port, "config-pw"));
+    g.time.advance(std::chrono::minutes(10));
+    EXPECT_TRUE(g.gate.logon(Interface::optical_port, "config-pw"));
+  }
+  ASSERT_TRUE(store.apply({{ParameterGate::kNamespace, "logon.comms.lock_remaining_ms",
+                            Value{std::int64_t{-5}}}}));
+  PoweredGate g(store, kStart);
+  ASSERT_FALSE(g.attached);
+  EXPECT_NE(g.attached.error().message.find("logon.comms.lock_remaining_ms"), std::string::npos);
 }
 
 TEST_F(GateTest, ConfigureRefusesBadSettings) {

@@ -251,6 +251,8 @@ void Persistence::on_power_fail(const PowerFail& event) {
   fill_batch();
   std::vector<NvmWrite> last = batch_;
   last.push_back({kNamespace, kPowerFail, Value{event.time.time_since_epoch().count()}});
+  // The gate's records in the same durable batch: a locked port keeps the lockout it has left.
+  for (auto& w : meter_.gate().nvm_records()) last.push_back(std::move(w));
   auto r = store_.apply(last);
   if (r) r = store_.flush();
   if (!r) {

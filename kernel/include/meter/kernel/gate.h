@@ -1,12 +1,13 @@
 // The parameter gate: the one path by which anything outside the metrology changes a value in
 // the meter (California 4 CCR 4027.2 S.1, S.3, table S.3.1; seeds 000 and 004).
 //
-// It holds the seal (board switches and the meter shop's electronic seal), the SKU's sealing
-// category, the two event counters (calibration, configuration: 000..999, never reset, kept in
-// NVM namespace "kernel.seal"), the logons of the ports (roles from password hashes, lockout
-// after failed logons) and the remote-configuration rules. Every write is checked for role,
-// class, type and seal; a sealable change steps its counter durably and publishes
-// ParameterChanged, which the event logger (plugin sealing_audit) records.
+// It holds the seal (board switches and the meter shop's electronic seal, both kept in NVM so a
+// change while the power was off is seen at power-up), the SKU's sealing category, the two
+// event counters (calibration, configuration: 000..999, never reset), the logons of the ports
+// (roles from password hashes, lockout after failed logons, which a power cycle does not lift)
+// and the remote-configuration rules. What it keeps is in NVM namespace "kernel.seal". Every
+// write is checked for role, class, type and seal; a sealable change steps its counter durably
+// and publishes ParameterChanged, which the event logger (plugin sealing_audit) records.
 //
 // Who may change a sealable (calibration or configuration) parameter:
 //   - the object's write role, always;
@@ -69,6 +70,10 @@ enum class HashCost : std::uint8_t {
   minimal,          ///< libsodium's MIN limits: for tests only
 };
 
+/// The seal state (ParameterGate::seal_state) for a person: "unsealed", or "sealed: cover,
+/// optical port sealing plug" naming each source that is sealed.
+std::string describe_seal(std::uint8_t seal_state);
+
 /// Hashes a password for an SKU's [security] table (crypto_pwhash_str, argon2id).
 Result<std::string> hash_password(std::string_view password, HashCost cost = HashCost::interactive);
 
@@ -88,7 +93,13 @@ class ParameterGate {
   /// Provided by the event logger (plugin sealing_audit), legally relevant: true while it is
   /// recording and has room for a record.
   static constexpr Obis kEventLoggerReady = obis("0-0:128.6.6");
-  /// NVM namespace of the counters, the electronic seal and the optical port's state.
+  /// The electronic seal as an object: a port's logon writes true to seal (configurator or
+  /// calibrator, optical port or local button) and false to break it (calibrator, optical port
+  /// only), as set_electronic_seal(). A seal change, not a parameter change: it publishes
+  /// SealChanged and steps no counter. Only a Session writes it.
+  static constexpr Obis kElectronicSeal = obis("0-0:128.6.7");
+  /// NVM namespace of the counters, the seals, the optical port's state, the ports' lockouts
+  /// and the kept parameters (keep()).
   static constexpr const char* kNamespace = "kernel.seal";
   /// The counters count 000..999 and then start again at 000 (table S.3.1).
   static constexpr std::uint16_t kCounterModulus = 1000;
@@ -106,8 +117,17 @@ class ParameterGate {
   /// damage: the error says what, the counters hold what could be read, and no protected
   /// change is made from then on (no counter step could be stored as evidence).
   Result<void> attach(NvmStore& store);
-  /// The gate's records as one batch (for a fresh store's first write).
+  /// The gate's records as one batch (for a fresh store's first write, and the power-fail
+  /// write, which takes each locked port's remaining lockout as it is then).
   std::vector<NvmWrite> nvm_records() const;
+
+  /// Keeps a kernel parameter's value in NVM under `key` of namespace "kernel.seal": stored in
+  /// the same batch as the counter step of each change to it (so the change and its evidence
+  /// are durable together), restored by attach() through the object's writer. A store that has
+  /// no such record (a new meter, or one from before the parameter was kept) keeps the value
+  /// the meter started with; a record of the wrong type or one the writer refuses is damage.
+  /// Refused for an unknown or read-only object or a key already used. Call before attach().
+  Result<void> keep(const Obis& id, std::string key);
 
   /// Logs on to a port with a password; the role is the one whose hash the password matches.
   /// Refused (and published as LogonFailed) for a wrong password, a locked port, a disabled
@@ -118,17 +138,20 @@ class ParameterGate {
   void logoff(const Session& session);
   bool logged_on(const Session& session) const;
 
-  /// Writes `value` to `id` for a port's logon.
+  /// Writes `value` to `id` for a port's logon. kElectronicSeal goes to set_electronic_seal();
+  /// everything else as the Requester write below, with the session's interface and role.
   Result<void> write(const Obis& id, const Value& value, const Session& session);
   /// Writes `value` to `id` for `requester` (the kernel, or a plugin through the host).
   /// Refused, with a reason, when the object is unknown or read-only, the role may not write
   /// it, the value's type is wrong, the seal rules above refuse it, the object's writer refuses
   /// the value, or a counter step cannot be stored. Only a write that succeeds changes
   /// anything: it steps the counter of a sealable parameter and publishes ParameterChanged.
+  /// kElectronicSeal is refused here: only a port's logon (a Session) seals or breaks it.
   Result<void> write(const Obis& id, const Value& value, const Requester& requester);
 
   /// Seal state of one source: a board switch (cover, programming jumper, optical plug) or
-  /// the electronic seal. Publishes SealChanged when it changes.
+  /// the electronic seal. When it changes: kept in NVM, then SealChanged published. A switch
+  /// is a fact of the hardware, so a store that cannot keep it does not stop the change.
   void set_sealed(bool sealed, SealKind kind);
   /// The meter shop's electronic seal: set by a configurator or calibrator logged on to the
   /// optical port or the local button; broken only by a calibrator on the optical port.
@@ -148,11 +171,20 @@ class ParameterGate {
   std::size_t sealable_parameters() const;
 
  private:
+  // The lock is counted in uptime, so a clock set forward does not end it; across a power
+  // cycle it is kept as the time still to run (attach() and nvm_records()).
   struct Port {
     std::uint32_t failures = 0;
     Uptime locked_until{0};
   };
+  struct Kept {
+    Obis id;
+    std::string key;
+  };
   Result<void> check_seal(const ObjectInfo& info, const Value& value, Interface via) const;
+  void restore_kept(NvmStore& store, std::vector<std::string>& problems);
+  void restore_ports(NvmStore& store, std::vector<std::string>& problems);
+  bool is_kept(const Obis& id) const;
   Result<void> store_records();
   void register_objects();
   Port& port(Interface via) { return ports_[static_cast<std::size_t>(via)]; }
@@ -168,6 +200,7 @@ class ParameterGate {
   std::array<std::uint16_t, 2> counters_{};  // calibration, configuration
   std::array<Port, 6> ports_{};              // by Interface value
   std::map<std::uint64_t, Session> sessions_;
+  std::vector<Kept> kept_;
   std::uint64_t next_session_ = 0;
 };
 

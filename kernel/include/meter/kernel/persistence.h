@@ -8,6 +8,8 @@
 //               medium that dies with the process (RAM), where it would protect nothing.
 //   flush()     durable (fsync): every flush_period, on PowerFail, and when a tariff or billing
 //               event asks. Plugins' records share the store, so a flush covers them too.
+//               The PowerFail batch also holds the parameter gate's records, so that a locked
+//               port keeps the lockout it has left across the power cycle.
 //
 // A damaged store (corrupt file, bad checksum, kernel records missing from a store that has
 // others) is never taken for a new meter: the meter raises FaultRaised{storage}, sets bit 2 of
