@@ -1,6 +1,7 @@
 // The kernel as a whole: a Meter fed by the sim board's waveforms.
 #include "meter/kernel/meter.h"
 
+#include <date/date.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,9 @@
 #include <vector>
 
 #include "meter/boards/sim/waveform.h"
+#include "meter/kernel/display.h"
+#include "meter/kernel/nvm.h"
+#include "meter/kernel/persistence.h"
 
 namespace meter {
 namespace {
@@ -234,7 +238,9 @@ TEST(Meter, KernelObjectsAreReadableWithUnitsAndScalers) {
   auto f = reg.read(kernel::obis("1-0:14.7.0"), kernel::Role::public_read);
   EXPECT_NEAR(std::get<double>(*f), 60.0, 0.01);
   EXPECT_EQ(kernel::to_display_string(*info, kernel::Value{std::int64_t{1234567}}), "1234.567 Wh");
-  EXPECT_EQ(reg.size(), 50u);  // 41 + the gate's 7 (seal, counters, RC mode ...) + 2 billing presets
+  // 41 + the gate's 8 (seal, counters, RC mode, electronic seal ...) + 2 billing presets + the
+  // display multiplier
+  EXPECT_EQ(reg.size(), 52u);
 }
 
 TEST(Meter, MidnightIsPublishedAfterTheTickThatEndsTheDay) {
@@ -252,6 +258,208 @@ TEST(Meter, MidnightIsPublishedAfterTheTickThatEndsTheDay) {
   ASSERT_EQ(order.size(), 13u);
   EXPECT_EQ(order[9], "tick@midnight");
   EXPECT_EQ(order[10], "midnight");
+}
+
+
+// ---- the meter shop's kernel parameters: display multiplier and clock ---------------------
+
+const kernel::Requester kConfigurator{kernel::Interface::optical_port, kernel::Role::configurator,
+                                      "shop"};
+const kernel::Requester kReader{kernel::Interface::optical_port, kernel::Role::reader, "shop"};
+
+kernel::DisplaySettings energy_display() {
+  kernel::DisplaySettings s;
+  s.items = {{kernel::DisplayItem::Kind::object, kernel::obis("1-0:1.8.0"), "1-0:1.8.0"}};
+  s.multiplier = 1;
+  return s;
+}
+
+TEST(Meter, TheDisplayMultiplierIsAConfigurationParameterTheDisplayShowsAtOnce) {
+  Rig r(single(120, 10));
+  for (int i = 0; i < 3600; ++i) r.second();  // 1.2 kWh
+  auto& gate = r.meter->gate();
+  kernel::Display display(r.meter->objects(), energy_display(), "test");
+  // Shown to 0.1 kWh, truncated: mWh x N / 10^5 tenths of a kWh.
+  const auto mwh = r.meter->registers().mwh(EnergyRegister::import_active);
+  auto shown = [mwh](std::int64_t n) {
+    const auto tenths = mwh * n / 100'000;
+    return std::to_string(100'000 + tenths / 10).substr(1) + "." + std::to_string(tenths % 10);
+  };
+  EXPECT_GT(mwh, 1'190'000);
+  EXPECT_EQ(display.render(0).value, shown(1));
+  std::vector<kernel::ParameterChanged> changes;
+  r.meter->bus().subscribe<kernel::ParameterChanged>(
+      [&](const kernel::ParameterChanged& e) { changes.push_back(e); });
+
+  EXPECT_FALSE(gate.write(Meter::kDisplayMultiplier, kernel::Value{std::int64_t{10}}, kReader));
+  ASSERT_TRUE(
+      gate.write(Meter::kDisplayMultiplier, kernel::Value{std::int64_t{10}}, kConfigurator));
+  EXPECT_EQ(r.meter->display_multiplier(), 10);
+  const auto after = display.render(0);
+  EXPECT_EQ(after.value, shown(10));
+  EXPECT_NE(shown(10), shown(1));
+  ASSERT_FALSE(after.annunciators.empty());
+  EXPECT_EQ(after.annunciators[0], "x10");
+  EXPECT_EQ(display.multiplier(), 10);
+  EXPECT_EQ(r.meter->registers().mwh(EnergyRegister::import_active), mwh)
+      << "the register is untouched";
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].old_value, "1");
+  EXPECT_EQ(changes[0].new_value, "10");
+  EXPECT_EQ(changes[0].counter, kernel::EventCounter::configuration);
+  EXPECT_EQ(gate.counter(kernel::EventCounter::configuration), 1);
+
+  for (std::int64_t bad : {0, 241, -3}) {
+    auto refused = gate.write(Meter::kDisplayMultiplier, kernel::Value{bad}, kConfigurator);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("N is an integer from 1 to 240"), std::string::npos)
+        << refused.error().message;
+  }
+  EXPECT_FALSE(gate.write(Meter::kDisplayMultiplier, kernel::Value{10.0}, kConfigurator));
+  gate.set_sealed(true, kernel::SealKind::cover);
+  EXPECT_FALSE(
+      gate.write(Meter::kDisplayMultiplier, kernel::Value{std::int64_t{2}}, kConfigurator));
+  EXPECT_EQ(r.meter->display_multiplier(), 10);
+  EXPECT_EQ(changes.size(), 1u);
+  EXPECT_EQ(gate.counter(kernel::EventCounter::configuration), 1);
+}
+
+TEST(Meter, TheDisplayMultiplierOutOfRangeInTheConfigurationIsAStartUpError) {
+  kernel::VirtualTimeSource time{kernel::UtcTime{}};
+  auto c = config_for(single(120, 1));
+  c.display_multiplier = 241;
+  auto m = Meter::create(c, time);
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().message.find("display multiplier 241"), std::string::npos);
+}
+
+TEST(Meter, TheDisplayMultiplierSurvivesAPowerCycleAndOutranksTheFactoryValue) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{seconds{1'780'000'000}}};
+  auto c = config_for(single(120, 1));
+  c.display_multiplier = 2;  // the SKU's
+  {
+    auto m = std::move(Meter::create(c, time).value());
+    auto p = std::move(kernel::Persistence::attach(*m, store).value());
+    EXPECT_EQ(m->display_multiplier(), 2);
+    ASSERT_TRUE(m->gate().write(Meter::kDisplayMultiplier, kernel::Value{std::int64_t{120}},
+                                kConfigurator));
+    // The power goes without warning: the value was kept with its counter step.
+  }
+  time.advance(hours{1});
+  auto m = std::move(Meter::create(c, time).value());
+  auto p = std::move(kernel::Persistence::attach(*m, store).value());
+  EXPECT_EQ(p->restored().state, kernel::NvmState::intact) << p->restored().detail;
+  EXPECT_EQ(m->display_multiplier(), 120);
+  EXPECT_EQ(m->gate().counter(kernel::EventCounter::configuration), 1);
+  kernel::Display display(m->objects(), energy_display(), "test");
+  EXPECT_EQ(display.multiplier(), 120);
+}
+
+TEST(Meter, WritingTheClockSetsLocalOrUtcTimeThroughTheClock) {
+  Rig r(single(120, 1));  // America/Toronto
+  std::vector<kernel::TimeChanged> jumps;
+  std::vector<kernel::ParameterChanged> changes;
+  r.meter->bus().subscribe<kernel::TimeChanged>(
+      [&](const kernel::TimeChanged& e) { jumps.push_back(e); });
+  r.meter->bus().subscribe<kernel::ParameterChanged>(
+      [&](const kernel::ParameterChanged& e) { changes.push_back(e); });
+  auto& gate = r.meter->gate();
+  const auto utc = [](int y, unsigned mo, unsigned d, int h, int mi, int s) {
+    return kernel::UtcTime{date::sys_days{date::year{y} / mo / d} + hours{h} +
+                           std::chrono::minutes{mi} + seconds{s}};
+  };
+  const auto old_time = r.meter->clock().now();
+
+  ASSERT_TRUE(gate.write(Meter::kClock, kernel::Value{std::string("2026-07-01 12:00:00")},
+                         kConfigurator));
+  EXPECT_EQ(r.meter->clock().now(), utc(2026, 7, 1, 16, 0, 0)) << "EDT is UTC-4";
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].old_time, old_time);
+  EXPECT_EQ(jumps[0].new_time, utc(2026, 7, 1, 16, 0, 0));
+  EXPECT_TRUE(*r.meter->objects().read(Meter::kClock, kernel::Role::public_read) ==
+              kernel::Value{std::string("2026-07-01 12:00:00 EDT")});
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].new_value, "2026-07-01 12:00:00");
+  EXPECT_FALSE(changes[0].counter) << "operational: no counter step";
+
+  ASSERT_TRUE(gate.write(Meter::kClock, kernel::Value{std::string("2026-01-15T09:30:00Z")},
+                         kernel::Requester{kernel::Interface::comms, kernel::Role::calibrator,
+                                           "rf"}));
+  EXPECT_EQ(r.meter->clock().now(), utc(2026, 1, 15, 9, 30, 0));
+  EXPECT_EQ(jumps.size(), 2u);
+
+  // Operational: a sealed meter's clock is still set, and only by a configurator or calibrator.
+  gate.set_sealed(true, kernel::SealKind::cover);
+  EXPECT_TRUE(gate.write(Meter::kClock, kernel::Value{std::string("2026-01-15 05:00:00")},
+                         kConfigurator));
+  EXPECT_EQ(r.meter->clock().now(), utc(2026, 1, 15, 10, 0, 0)) << "EST is UTC-5";
+  EXPECT_FALSE(
+      gate.write(Meter::kClock, kernel::Value{std::string("2026-01-15 06:00:00")}, kReader));
+  EXPECT_FALSE(gate.write(Meter::kClock, kernel::Value{std::string("2026-01-15 06:00:00")},
+                          kernel::Requester{kernel::Interface::optical_port,
+                                            kernel::Role::public_read, "anyone"}));
+  EXPECT_EQ(jumps.size(), 3u);
+}
+
+TEST(Meter, MalformedOrImpossibleClockTextIsRefusedWithAReason) {
+  Rig r(single(120, 1));  // America/Toronto
+  auto& gate = r.meter->gate();
+  std::vector<kernel::TimeChanged> jumps;
+  r.meter->bus().subscribe<kernel::TimeChanged>(
+      [&](const kernel::TimeChanged& e) { jumps.push_back(e); });
+  const auto now = r.meter->clock().now();
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"2026-07-01 12:00",
+       "is not a time: write YYYY-MM-DD HH:MM:SS (local time, America/Toronto)"},
+      {"01/07/2026 12:00:00", "is not a time"},
+      {"2026-07-01 12:00:00 EDT", "is not a time"},
+      {"2026-07-01T12:00:00", "is not a time"},
+      {"2026-07-01T12:00:00+02:00", "is not a time"},
+      {"", "is not a time"},
+      {"2026-02-30 00:00:00", "is not a date and time of the calendar"},
+      {"2026-07-01 24:00:00", "is not a date and time of the calendar"},
+      {"1999-12-31 23:59:59", "in the years 2000 to 2099"},
+      {"2026-03-08 02:30:00", "does not exist in America/Toronto"},
+      {"2026-11-01 01:30:00", "happens twice in America/Toronto"},
+  };
+  for (const auto& [text, reason] : cases) {
+    auto refused = gate.write(Meter::kClock, kernel::Value{text}, kConfigurator);
+    ASSERT_FALSE(refused) << text;
+    EXPECT_NE(refused.error().message.find(reason), std::string::npos)
+        << text << ": " << refused.error().message;
+  }
+  EXPECT_FALSE(
+      gate.write(Meter::kClock, kernel::Value{std::int64_t{1'780'000'000}}, kConfigurator));
+  EXPECT_EQ(r.meter->clock().now(), now);
+  EXPECT_TRUE(jumps.empty());
+}
+
+TEST(Meter, WritingTheClockMakesAnUnknownTimeValid) {
+  kernel::VirtualTimeSource time{kernel::UtcTime{seconds{1'780'000'000}}};
+  auto c = config_for(single(120, 1));
+  c.time_valid = false;
+  auto m = std::move(Meter::create(c, time).value());
+  auto error_bits = [&] {
+    return std::get<std::uint64_t>(*m->objects().read(kernel::obis("0-0:97.97.0"),
+                                                      kernel::Role::public_read));
+  };
+  EXPECT_TRUE(*m->objects().read(Meter::kClock, kernel::Role::public_read) ==
+              kernel::Value{std::string("time unknown")});
+  EXPECT_EQ(error_bits() & 2u, 2u);
+  std::vector<kernel::Fault> cleared;
+  std::vector<kernel::TimeChanged> jumps;
+  m->bus().subscribe<kernel::FaultCleared>(
+      [&](const kernel::FaultCleared& e) { cleared.push_back(e.fault); });
+  m->bus().subscribe<kernel::TimeChanged>(
+      [&](const kernel::TimeChanged& e) { jumps.push_back(e); });
+  ASSERT_TRUE(m->gate().write(Meter::kClock, kernel::Value{std::string("2026-05-04T03:02:01Z")},
+                              kConfigurator));
+  EXPECT_TRUE(m->clock().valid());
+  EXPECT_EQ(error_bits() & 2u, 0u);
+  EXPECT_EQ(cleared, std::vector<kernel::Fault>{kernel::Fault::clock_invalid});
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_FALSE(jumps[0].was_valid);
 }
 
 }  // namespace

@@ -6,13 +6,18 @@
 //    exactly one audit record and one counter step;
 //  - the counters survive power cycles and cannot be reset; a store that lost them is damage;
 //  - billing reset and preset only through the gate;
-//  - lockout, with every attempt in the audit log.
+//  - lockout, with every attempt in the audit log, and a lock that a power cycle does not lift;
+//  - the seal sources: the board's switches (kept across power cycles, so a seal broken while
+//    the power was off is recorded at power-up) and the electronic seal written as an object;
+//  - the meter shop's kernel parameters: the display multiplier and the clock.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "meter/boards/seals.h"
+#include "meter/kernel/display.h"
 #include "meter/kernel/meter.h"
 #include "meter/kernel/nvm.h"
 #include "meter/kernel/persistence.h"
@@ -166,9 +171,11 @@ bool allowed(const kernel::ObjectInfo& info, const Cell& c, std::int64_t categor
   return !c.sealed;
 }
 
-Value next_value(const Value& v) {
+Value next_value(const kernel::ObjectInfo& info, const Value& v) {
   if (const auto* b = std::get_if<bool>(&v)) return Value{!*b};
-  return Value{std::get<std::int64_t>(v) + 1000};
+  const auto n = std::get<std::int64_t>(v);
+  if (info.id == kernel::Meter::kDisplayMultiplier) return Value{n % 240 + 1};  // 1..240
+  return Value{n + 1000};
 }
 
 class Matrix : public ::testing::TestWithParam<std::int64_t> {};
@@ -188,11 +195,12 @@ TEST_P(Matrix, OnlyAllowedCellsChangeAndEachChangeLeavesOneRecordAndOneCounterSt
   for (const auto* info : objects.list()) {
     if (kernel::is_sealable(info->parameter_class)) sealable.push_back(info);
   }
-  // The kernel's three (optical port, +A and -A preset) and the calibration gain.
-  ASSERT_EQ(sealable.size(), 4u);
+  // The kernel's four (optical port, +A and -A preset, display multiplier) and the
+  // calibration gain.
+  ASSERT_EQ(sealable.size(), 5u);
   EXPECT_EQ(std::get<std::uint64_t>(*objects.read(ParameterGate::kSealableParameters,
                                                   Role::public_read)),
-            4u);
+            5u);
 
   const std::map<Role, const char*> passwords{
       {Role::reader, "read-pw"}, {Role::configurator, "config-pw"}, {Role::calibrator, "cal-pw"}};
@@ -212,7 +220,7 @@ TEST_P(Matrix, OnlyAllowedCellsChangeAndEachChangeLeavesOneRecordAndOneCounterSt
           gate.set_sealed(sealed, kernel::SealKind::cover);
 
           const auto before = *objects.read(info->id, Role::public_read);
-          const auto value = next_value(before);
+          const auto value = next_value(*info, before);
           const bool expect = allowed(*info, cell, category, gate.optical_port_enabled(), value);
           const auto cal = gate.counter(EventCounter::calibration);
           const auto conf = gate.counter(EventCounter::configuration);
@@ -417,6 +425,155 @@ TEST(Sealing, SealChangesPowerAndPluginLoadsAreInTheAuditLog) {
   for (const auto& e : p.log().entries) kinds.push_back(e.record.kind);
   EXPECT_EQ(kinds, (std::vector<RecordKind>{RecordKind::plugin_loaded, RecordKind::seal_changed,
                                             RecordKind::power_fail, RecordKind::power_restore}));
+}
+
+
+const std::string kOpticalPort = "optical-port";
+
+std::vector<plugins::sealing_audit::Record> records_of(Powered& p, RecordKind kind) {
+  std::vector<plugins::sealing_audit::Record> out;
+  for (const auto& e : p.log().entries) {
+    if (e.record.kind == kind) out.push_back(e.record);
+  }
+  return out;
+}
+
+TEST(Sealing, ALockedPortStaysLockedAcrossAPowerCycleAndUnlocksWhenItsLockoutIsOver) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  {
+    Powered p(store, time, 3);
+    auto& gate = p.meter->gate();
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(gate.logon(Interface::optical_port, "guess"));
+    time.advance(std::chrono::minutes(5));  // 10 of the 15 minutes left
+  }  // PowerFail, then the power is gone
+  time.advance(std::chrono::hours(3));
+  Powered p(store, time, 3);
+  auto& gate = p.meter->gate();
+  auto refused = gate.logon(Interface::optical_port, "config-pw");
+  ASSERT_FALSE(refused) << "pulling the power does not lift a lockout";
+  EXPECT_NE(refused.error().message.find("locked for another"), std::string::npos)
+      << refused.error().message;
+  time.advance(std::chrono::minutes(10) - std::chrono::seconds(1));
+  EXPECT_FALSE(gate.logon(Interface::optical_port, "config-pw"));
+  time.advance(std::chrono::seconds(1));
+  EXPECT_TRUE(gate.logon(Interface::optical_port, "config-pw"));
+
+  // The audit trail holds the lock before the power cycle and the refusals after it.
+  EXPECT_EQ(records_of(p, RecordKind::port_locked).size(), 1u);
+  const auto failed = records_of(p, RecordKind::logon_failed);
+  ASSERT_EQ(failed.size(), 5u);
+  EXPECT_EQ(failed[3].who, "locked, failure 0");
+  EXPECT_EQ(failed[4].who, "locked, failure 0");
+}
+
+TEST(Sealing, TheElectronicSealObjectSealsAndBreaksAsASealChangeAndSurvivesAPowerCycle) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  {
+    Powered p(store, time, 3);
+    auto& gate = p.meter->gate();
+    auto conf = gate.logon(Interface::optical_port, "config-pw");
+    ASSERT_TRUE(conf);
+    ASSERT_TRUE(gate.write(ParameterGate::kElectronicSeal, Value{true}, *conf));
+    EXPECT_EQ(gate.counter(EventCounter::configuration), 0);
+    EXPECT_FALSE(gate.write(kernel::Meter::kDisplayMultiplier, Value{std::int64_t{2}}, *conf));
+    const auto seals = records_of(p, RecordKind::seal_changed);
+    ASSERT_EQ(seals.size(), 1u);
+    EXPECT_EQ(seals[0].who, "electronic seal");
+    EXPECT_EQ(seals[0].new_value, "sealed");
+    EXPECT_TRUE(records_of(p, RecordKind::parameter_changed).empty());
+  }
+  Powered p(store, time, 3);
+  auto& gate = p.meter->gate();
+  EXPECT_TRUE(*p.meter->objects().read(ParameterGate::kElectronicSeal, Role::public_read) ==
+              Value{true});
+  EXPECT_TRUE(gate.sealed());
+  auto conf = gate.logon(Interface::optical_port, "config-pw");
+  auto cal = gate.logon(Interface::optical_port, "cal-pw");
+  ASSERT_TRUE(conf && cal);
+  EXPECT_FALSE(gate.write(ParameterGate::kElectronicSeal, Value{false}, *conf));
+  ASSERT_TRUE(gate.write(ParameterGate::kElectronicSeal, Value{false}, *cal));
+  EXPECT_FALSE(gate.sealed());
+  const auto seals = records_of(p, RecordKind::seal_changed);
+  ASSERT_EQ(seals.size(), 2u);
+  EXPECT_EQ(seals[1].new_value, "broken");
+}
+
+TEST(Sealing, ASealSwitchBrokenWhileThePowerWasOffIsRecordedAtPowerUp) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  const std::uint8_t fitted =
+      boards::seal_bit(kernel::SealKind::cover) | boards::seal_bit(kernel::SealKind::optical_plug);
+  {
+    Powered p(store, time, 3);
+    boards::apply_seal_switches({fitted, fitted}, p.meter->gate());
+    EXPECT_EQ(records_of(p, RecordKind::seal_changed).size(), 2u);
+  }
+  time.advance(std::chrono::hours(1));
+  {
+    Powered p(store, time, 3);
+    EXPECT_EQ(p.meter->gate().seal_state(), fitted) << "as the store kept it";
+    boards::apply_seal_switches({fitted, fitted}, p.meter->gate());  // nothing changed
+    EXPECT_EQ(records_of(p, RecordKind::seal_changed).size(), 2u);
+  }
+  time.advance(std::chrono::hours(1));
+  Powered p(store, time, 3);
+  // The cover was opened while the meter was off: the board reads it broken at power-up.
+  boards::apply_seal_switches({fitted, boards::seal_bit(kernel::SealKind::optical_plug)},
+                              p.meter->gate());
+  const auto seals = records_of(p, RecordKind::seal_changed);
+  ASSERT_EQ(seals.size(), 3u);
+  EXPECT_EQ(seals[2].who, "cover seal");
+  EXPECT_EQ(seals[2].new_value, "broken");
+  EXPECT_TRUE(p.meter->gate().sealed()) << "the plug still seals it";
+  EXPECT_EQ(p.meter->gate().seal_state(), boards::seal_bit(kernel::SealKind::optical_plug));
+}
+
+TEST(Sealing, TheDisplayMultiplierIsAuditedCountedAndKeptAcrossAPowerCycle) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  {
+    Powered p(store, time, 3);
+    auto conf = p.meter->gate().logon(Interface::optical_port, "config-pw");
+    ASSERT_TRUE(conf);
+    ASSERT_TRUE(p.meter->gate().write(kernel::Meter::kDisplayMultiplier, Value{std::int64_t{40}},
+                                      *conf));
+    const auto changes = records_of(p, RecordKind::parameter_changed);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(plugins::sealing_audit::obis_text(changes[0].obis), "0-0:128.8.0");
+    EXPECT_EQ(changes[0].old_value, "1");
+    EXPECT_EQ(changes[0].new_value, "40");
+    EXPECT_EQ(changes[0].counter, 1);
+  }
+  Powered p(store, time, 3);
+  EXPECT_EQ(p.meter->display_multiplier(), 40);
+  kernel::DisplaySettings settings;
+  settings.items = {{kernel::DisplayItem::Kind::object, kernel::obis("1-0:1.8.0"), "1-0:1.8.0"}};
+  kernel::Display display(p.meter->objects(), settings, "test");
+  const auto screen = display.render(0);
+  ASSERT_FALSE(screen.annunciators.empty());
+  EXPECT_EQ(screen.annunciators[0], "x40");
+}
+
+TEST(Sealing, SettingTheClockIsAuditedAsATimeChangeAndAParameterChange) {
+  kernel::RamNvmStore store;
+  kernel::VirtualTimeSource time{kernel::UtcTime{std::chrono::seconds{1'780'000'000}}};
+  Powered p(store, time, 3);
+  auto& gate = p.meter->gate();
+  auto reader = gate.logon(Interface::optical_port, "read-pw");
+  auto conf = gate.logon(Interface::optical_port, "config-pw");
+  ASSERT_TRUE(reader && conf);
+  const Value midnight{std::string("2026-06-01 00:00:00")};
+  EXPECT_FALSE(gate.write(kernel::Meter::kClock, midnight, *reader));
+  ASSERT_TRUE(gate.write(kernel::Meter::kClock, midnight, *conf));
+  const auto times = records_of(p, RecordKind::time_changed);
+  ASSERT_EQ(times.size(), 1u);
+  const auto changes = records_of(p, RecordKind::parameter_changed);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(plugins::sealing_audit::obis_text(changes[0].obis), "0-0:1.0.0");
+  EXPECT_EQ(changes[0].new_value, "2026-06-01 00:00:00");
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 0);
 }
 
 }  // namespace

@@ -47,6 +47,13 @@ std::size_t Display::item_at(Uptime uptime) const noexcept {
   return static_cast<std::size_t>(uptime / settings_.scroll_time) % settings_.items.size();
 }
 
+std::int64_t Display::multiplier() const {
+  if (auto v = objects_->read(kDisplayMultiplier, Role::public_read); v) {
+    if (const auto* n = std::get_if<std::int64_t>(&*v); n && *n >= 1 && *n <= 240) return *n;
+  }
+  return settings_.multiplier;
+}
+
 std::vector<std::string> Display::annunciators() const {
   std::vector<std::string> out;
   if (auto rc = objects_->read(kRemoteConfigurationMode, Role::public_read); rc) {
@@ -74,7 +81,8 @@ Screen Display::render_object(const Obis& id) const {
     // Energy in kWh: value x 10^scaler Wh x N / 1000, truncated to the shown decimals, and
     // rolled over past the shown digits like a register dial.
     const std::int64_t scale_to_kwh = 3 - info->scaler;  // powers of ten from value to kWh
-    const auto shown = static_cast<Int128>(*n) * settings_.multiplier *
+    const auto n_shown = multiplier();
+    const auto shown = static_cast<Int128>(*n) * n_shown *
                        pow10(settings_.decimals) / pow10(scale_to_kwh);
     const auto modulus = pow10(settings_.digits);
     const auto wrapped = static_cast<std::int64_t>(shown % modulus);
@@ -86,7 +94,7 @@ Screen Display::render_object(const Obis& id) const {
                                 static_cast<int>(settings_.decimals))
                   : fmt::format("{:0{}}", whole, whole_digits);
     s.unit = kilo_unit(info->unit);
-    if (settings_.multiplier > 1) s.annunciators.push_back(fmt::format("x{}", settings_.multiplier));
+    if (n_shown > 1) s.annunciators.push_back(fmt::format("x{}", n_shown));
     return s;
   }
   if (const auto* d = std::get_if<double>(&*value)) {

@@ -15,6 +15,10 @@ Result<std::unique_ptr<Meter>> Meter::create(const MeterConfig& config, const Ti
                             config.tick.count()));
   }
   if (config.measurements_every == 0) return fail("measurements_every must be at least 1 tick");
+  if (config.display_multiplier < 1 || config.display_multiplier > kMaxDisplayMultiplier) {
+    return fail(fmt::format("display multiplier {} is invalid: it must be 1 to {}",
+                            config.display_multiplier, kMaxDisplayMultiplier));
+  }
   auto zone = Clock::locate_zone(config.time_zone);
   if (!zone) return zone.error();
   auto led = TestLed::create(config.kh_wh);
@@ -36,7 +40,8 @@ Meter::Meter(const MeterConfig& config, std::unique_ptr<Metrology> metrology,
       tick_(config.tick),
       measurements_every_(config.measurements_every),
       phases_(config.metrology.service->elements),
-      polyphase_(config.metrology.service->polyphase) {
+      polyphase_(config.metrology.service->polyphase),
+      display_multiplier_(config.display_multiplier) {
   led_.power_up(clock_.uptime());
   register_objects();
 }

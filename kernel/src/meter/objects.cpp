@@ -1,6 +1,7 @@
 // The kernel's own objects in the registry: energy registers, instantaneous values, the test
-// LED, the clock and the error register. docs/objects.md lists them.
+// LED, the clock, the display multiplier and the error register. docs/objects.md lists them.
 #include <date/tz.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
@@ -32,6 +33,60 @@ ObjectInfo data_info(Obis id, ValueType type, const char* description) {
 constexpr std::uint64_t kErrorMeasurement = 1;
 constexpr std::uint64_t kErrorClockInvalid = 2;
 constexpr std::uint64_t kErrorStorage = 4;
+
+// `text` has the shape of `pattern`: 'd' a digit, anything else itself.
+bool shaped(std::string_view text, std::string_view pattern) {
+  if (text.size() != pattern.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool digit = text[i] >= '0' && text[i] <= '9';
+    if (pattern[i] == 'd' ? !digit : text[i] != pattern[i]) return false;
+  }
+  return true;
+}
+
+// The number of `n` digits at `at` (shaped() has checked they are digits).
+int number(std::string_view text, std::size_t at, std::size_t n) {
+  int v = 0;
+  for (std::size_t i = at; i < at + n; ++i) v = v * 10 + (text[i] - '0');
+  return v;
+}
+
+// A time written to the clock object: local "YYYY-MM-DD HH:MM:SS" in the meter's zone, or UTC
+// "YYYY-MM-DDTHH:MM:SSZ". The calendar and the zone's rules are date/tz's.
+Result<UtcTime> parse_meter_time(const std::string& text, const date::time_zone& zone) {
+  const bool utc = shaped(text, "dddd-dd-ddTdd:dd:ddZ");
+  if (!utc && !shaped(text, "dddd-dd-dd dd:dd:dd")) {
+    return fail(fmt::format("\"{}\" is not a time: write YYYY-MM-DD HH:MM:SS (local time, {}) or "
+                            "YYYY-MM-DDTHH:MM:SSZ (UTC)",
+                            text, zone.name()));
+  }
+  const date::year_month_day ymd{date::year{number(text, 0, 4)},
+                                 date::month{static_cast<unsigned>(number(text, 5, 2))},
+                                 date::day{static_cast<unsigned>(number(text, 8, 2))}};
+  const int hour = number(text, 11, 2);
+  const int minute = number(text, 14, 2);
+  const int second = number(text, 17, 2);
+  if (!ymd.ok() || hour > 23 || minute > 59 || second > 59) {
+    return fail(fmt::format("\"{}\" is not a date and time of the calendar", text));
+  }
+  if (ymd.year() < date::year{2000} || ymd.year() > date::year{2099}) {
+    return fail(fmt::format("\"{}\": a meter's time is in the years 2000 to 2099", text));
+  }
+  const date::local_seconds local = date::local_days{ymd} + std::chrono::hours{hour} +
+                                    std::chrono::minutes{minute} + std::chrono::seconds{second};
+  if (utc) return UtcTime{local.time_since_epoch()};
+  const auto info = zone.get_info(local);
+  if (info.result == date::local_info::nonexistent) {
+    return fail(fmt::format("{} does not exist in {}: the clocks go forward over it", text,
+                            zone.name()));
+  }
+  if (info.result == date::local_info::ambiguous) {
+    return fail(fmt::format("{} happens twice in {} (the clocks go back): write it in UTC as "
+                            "YYYY-MM-DDTHH:MM:SSZ",
+                            text, zone.name()));
+  }
+  return UtcTime{local.time_since_epoch() - info.first.offset};
+}
 
 }  // namespace
 
@@ -154,13 +209,50 @@ void Meter::register_objects() {
                      (clock_.valid() ? 0 : kErrorClockInvalid) |
                      (storage_fault_ ? kErrorStorage : 0)};
       });
-  auto clock_info = data_info(obis("0-0:1.0.0"), ValueType::text, "local date and time");
+  // The clock: set by a meter shop or a time sync like the time-jump path, through
+  // Clock::set_time (TimeChanged, and a time unknown becomes valid).
+  auto clock_info = data_info(kClock, ValueType::text,
+                              "local date and time; write YYYY-MM-DD HH:MM:SS (local) or "
+                              "YYYY-MM-DDTHH:MM:SSZ (UTC) to set it");
   clock_info.object_class = ObjectClass::clock;
-  add(clock_info, [this] {
-    if (!clock_.valid()) return Value{std::string("time unknown")};
-    const auto t = date::make_zoned(clock_.zone(), date::floor<std::chrono::seconds>(clock_.now()));
-    return Value{date::format("%F %T %Z", t)};
-  });
+  clock_info.parameter_class = ParameterClass::operational;
+  clock_info.write_roles = Role::configurator | Role::calibrator;
+  add(
+      clock_info,
+      [this] {
+        if (!clock_.valid()) return Value{std::string("time unknown")};
+        const auto t =
+            date::make_zoned(clock_.zone(), date::floor<std::chrono::seconds>(clock_.now()));
+        return Value{date::format("%F %T %Z", t)};
+      },
+      [this](const Value& v) -> Result<void> {
+        auto t = parse_meter_time(std::get<std::string>(v), *clock_.zone());
+        if (!t) return t.error();
+        clock_.set_time(*t);
+        return {};
+      });
+
+  // The display multiplier N (seed 000): the display reads it from here at every screen.
+  auto multiplier = data_info(kDisplayMultiplier, ValueType::integer,
+                              "display multiplier N (1..240): displayed energy only, never the "
+                              "registers");
+  multiplier.parameter_class = ParameterClass::configuration;
+  multiplier.write_roles = mask(Role::configurator);
+  multiplier.legally_relevant = true;
+  add(
+      multiplier, [this] { return Value{display_multiplier_}; },
+      [this](const Value& v) -> Result<void> {
+        const auto n = std::get<std::int64_t>(v);
+        if (n < 1 || n > kMaxDisplayMultiplier) {
+          return fail(fmt::format("display multiplier {} is out of range: N is an integer from 1 "
+                                  "to {}",
+                                  n, kMaxDisplayMultiplier));
+        }
+        display_multiplier_ = n;
+        return {};
+      });
+  // Its value survives power cycles with the counter step that witnessed its change.
+  (void)gate_.keep(kDisplayMultiplier, "display.multiplier");
   add(data_info(obis("0-0:128.3.0"), ValueType::text, "time zone"),
       [this] { return Value{std::string(clock_.zone_name())}; });
 }

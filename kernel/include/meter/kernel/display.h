@@ -2,7 +2,9 @@
 //
 // It reads the meter only through the object registry. Energy is shown in kWh (kvarh, kVAh)
 // with the configured digits and decimals, truncated, never rounded up, and multiplied by the
-// display multiplier N (1..240): the registers are never touched. Every screen identifies its
+// display multiplier N (1..240): the registers are never touched. N is the meter's object
+// 0-0:128.8.0, read at every screen, so a write through the gate shows at once; a registry
+// without it (a test rig) uses the settings' multiplier. Every screen identifies its
 // item and unit; annunciators show the multiplier, remote-configuration mode, a fault, and the
 // metering point when one display serves several.
 #pragma once
@@ -28,7 +30,8 @@ struct DisplayItem {
 struct DisplaySettings {
   std::vector<DisplayItem> items;
   Milliseconds scroll_time{6000};
-  std::int64_t multiplier = 1;  ///< 1..240, displayed energy only
+  /// 1..240, displayed energy only; the meter's 0-0:128.8.0 when it has one
+  std::int64_t multiplier = 1;
   std::int64_t digits = 6;      ///< digits of an energy value, decimals included
   std::int64_t decimals = 1;
   std::string metering_point;   ///< shown on every screen when set
@@ -50,6 +53,7 @@ class Display {
   static constexpr Obis kRemoteConfigurationMode = obis("0-0:128.5.0");
   static constexpr Obis kErrorRegister = obis("0-0:97.97.0");
   static constexpr Obis kFirmwareIdentifier = obis("1-0:0.2.0");
+  static constexpr Obis kDisplayMultiplier = obis("0-0:128.8.0");
 
   Display(const ObjectRegistry& objects, DisplaySettings settings, std::string firmware_version);
 
@@ -60,6 +64,9 @@ class Display {
   /// Every screen of the list, in order: the sequence a meter shop sees scroll by.
   std::vector<Screen> sequence() const;
   const DisplaySettings& settings() const noexcept { return settings_; }
+  /// The multiplier N shown now: the meter's 0-0:128.8.0 when it has one (1..240), otherwise
+  /// the settings'.
+  std::int64_t multiplier() const;
 
  private:
   Screen render_object(const Obis& id) const;

@@ -30,12 +30,15 @@ struct MeterConfig {
   std::string time_zone = "UTC";           ///< IANA name of the site's zone
   bool time_valid = true;                  ///< false when the RTC did not keep the time
   SecurityConfig security{};               ///< sealing category, passwords, lockout
+  /// Display multiplier N (1..240), the SKU's factory value: once written through
+  /// 0-0:128.8.0 the meter keeps its own in NVM.
+  std::int64_t display_multiplier = 1;
 };
 
 class Meter {
  public:
   /// Builds a meter; every invalid setting is an error naming the value (Kh, service, channel
-  /// count, tick length, time zone, security settings).
+  /// count, tick length, time zone, security settings, display multiplier).
   static Result<std::unique_ptr<Meter>> create(const MeterConfig& config, const TimeSource& time);
 
   Meter(const Meter&) = delete;
@@ -69,6 +72,15 @@ class Meter {
   /// configuration parameters for the configurator, so only through the gate, unsealed.
   static constexpr Obis kImportPreset = obis("0-0:128.7.1");
   static constexpr Obis kExportPreset = obis("0-0:128.7.2");
+  /// The display multiplier N (seed 000): 1..240, multiplies displayed energy only. A
+  /// configuration parameter for the configurator; kept in NVM ("kernel.seal").
+  static constexpr Obis kDisplayMultiplier = obis("0-0:128.8.0");
+  /// The meter's date and time (0-0:1.0.0): reads local time; a configurator or calibrator
+  /// sets it by writing "YYYY-MM-DD HH:MM:SS" (local) or "YYYY-MM-DDTHH:MM:SSZ" (UTC).
+  static constexpr Obis kClock = obis("0-0:1.0.0");
+  static constexpr std::int64_t kMaxDisplayMultiplier = 240;
+
+  std::int64_t display_multiplier() const noexcept { return display_multiplier_; }
 
   /// Restores registers from storage at start-up (before the first tick).
   Result<void> restore(const EnergyRegisters::Snapshot& stored) { return registers_.restore(stored); }
@@ -100,6 +112,7 @@ class Meter {
   LedPulses last_led_{};
   bool measurement_fault_ = false;
   bool storage_fault_ = false;
+  std::int64_t display_multiplier_;
 };
 
 }  // namespace meter::kernel
