@@ -15,6 +15,7 @@
 
 #include "meter/boards/relays.h"
 #include "meter/boards/replay/replay_driver.h"
+#include "meter/boards/seals.h"
 #include "meter/plugins/load_profile/profile_format.h"
 #include "meter/plugins/sealing_audit/audit_format.h"
 #include "meter/boards/sim/sim_driver.h"
@@ -40,9 +41,12 @@ boards::Happening to_board(const kernel::config::Happening& h) {
   using K = kernel::config::Happening::Kind;
   using B = boards::Happening::Kind;
   boards::Happening b;
-  b.kind = h.kind == K::power_failure ? B::power_failure
-           : h.kind == K::voltage_sag ? B::voltage_sag
-                                      : B::time_jump;
+  b.kind = h.kind == K::power_failure  ? B::power_failure
+           : h.kind == K::voltage_sag  ? B::voltage_sag
+           : h.kind == K::seal_broken  ? B::seal_broken
+           : h.kind == K::seal_applied ? B::seal_applied
+                                       : B::time_jump;
+  b.seal = h.seal;
   b.at = h.at;
   b.length = h.length;
   b.sag_fraction = h.sag_fraction;
@@ -69,6 +73,8 @@ kernel::Result<std::unique_ptr<boards::Driver>> make_driver(const Setup& s) {
     c.frequency_hz = board.nameplate.frequency_hz;
     c.energy_nwh_per_lsb = static_cast<std::uint32_t>(lsb);
     c.happenings = std::move(happenings);
+    c.seal_switches = board.hardware.seal_switches;
+    c.sealed = sim.sealed;
     return boards::replay::make_replay_driver(c);
   }
   boards::sim::SimConfig c;
@@ -88,6 +94,8 @@ kernel::Result<std::unique_ptr<boards::Driver>> make_driver(const Setup& s) {
   c.volts_per_code = board.metrology.volts_per_code[0];
   c.amps_per_code = board.metrology.amps_per_code[0];
   c.happenings = std::move(happenings);
+  c.seal_switches = board.hardware.seal_switches;
+  c.sealed = sim.sealed;
   return boards::sim::make_sim_driver(c);
 }
 
@@ -257,8 +265,14 @@ void print_report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver
   auto& objects = pm.meter().objects();
   fmt::print(out, "\n== {} on {} at {} ({})\n", s.sku.id, s.board.id, s.site.id, s.site.time_zone);
   fmt::print(out, "\n-- display sequence (scroll {} s, multiplier x{})\n",
-             s.sku.display.scroll_time.count() / 1000, s.sku.display.multiplier);
+             s.sku.display.scroll_time.count() / 1000, pm.display().multiplier());
   for (const auto& screen : pm.display().sequence()) fmt::print(out, "  | {}\n", screen.to_text());
+
+  const auto& gate = pm.meter().gate();
+  fmt::print(out, "\n-- seal: {}; event counters: calibration {:03}, configuration {:03}\n",
+             kernel::describe_seal(gate.seal_state()),
+             gate.counter(kernel::EventCounter::calibration),
+             gate.counter(kernel::EventCounter::configuration));
 
   fmt::print(out, "\n-- registers\n");
   for (const auto* info : objects.list()) {
@@ -429,6 +443,8 @@ bool MeterRun::step() {
       st.powered = std::move(*powered);
     }
   }
+  // The board's seal switches at power-up and before every tick; the gate publishes a change.
+  boards::apply_seal_switches(st.driver->seal_switches(st.time().utc()), meter().gate());
   if (st.simulating() && st.time().utc() >= st.end) return false;
   auto& m = meter();
   const auto tick = m.tick_length();

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -164,11 +165,21 @@ const Schema kSiteSection{
 
 const Schema kHappening{
     "happening", "A scheduled event of a simulated run.",
-    {{.key = "kind", .type = FieldType::text, .description = "what happens", .required = true, .allowed = {"power-failure", "voltage-sag", "time-jump"}},
+    {{.key = "kind", .type = FieldType::text, .description = "what happens; seal-broken and seal-applied change one of the board's seal switches", .required = true, .allowed = {"power-failure", "voltage-sag", "time-jump", "seal-broken", "seal-applied"}},
      {.key = "at", .type = FieldType::date_time, .description = "when it starts", .required = true},
      {.key = "length_s", .type = FieldType::integer, .description = "outage or sag length", .min = 1, .max = 31536000, .unit = "s"},
      {.key = "sag_fraction", .type = FieldType::real, .description = "voltage during a sag", .min = 0.05, .max = 1, .default_text = "0.7"},
-     {.key = "jump_s", .type = FieldType::integer, .description = "how far the clock jumps (negative: back)", .min = -31536000, .max = 31536000, .unit = "s"}}};
+     {.key = "jump_s", .type = FieldType::integer, .description = "how far the clock jumps (negative: back)", .min = -31536000, .max = 31536000, .unit = "s"},
+     {.key = "seal", .type = FieldType::text, .description = "seal-broken, seal-applied: which seal switch (one the board descriptor lists)", .allowed = {"cover", "programming-jumper", "optical-plug"}}}};
+
+const Schema kSimulationSeals{
+    "seals",
+    "What the simulated board's seal switches read when the run starts (true: sealed). Only "
+    "switches the board descriptor lists in `hardware.seal_switches` may be named; a real board "
+    "reads them from its hardware.",
+    {{.key = "cover", .type = FieldType::boolean, .description = "the cover seal", .default_text = "false"},
+     {.key = "programming-jumper", .type = FieldType::boolean, .description = "the programming jumper in its sealed position", .default_text = "false"},
+     {.key = "optical-plug", .type = FieldType::boolean, .description = "the optical port sealing plug fitted", .default_text = "false"}}};
 
 const Schema kSimulation{
     "simulation", "The load a simulated board (sim, replay) feeds.",
@@ -177,7 +188,8 @@ const Schema kSimulation{
      {.key = "start", .type = FieldType::date_time, .description = "when the simulated run starts", .default_text = "2026-01-01T00:00:00Z"},
      {.key = "pv_peak_w", .type = FieldType::real, .description = "rooftop PV peak output", .min = 0, .max = 100000, .unit = "W", .default_text = "0"},
      {.key = "replay_file", .type = FieldType::text, .description = "CSV to replay (model replay), relative to the site file"},
-     {.key = "happenings", .type = FieldType::table_array, .description = "power failures, sags, time jumps", .max = 10000, .nested = &kHappening}}};
+     {.key = "seals", .type = FieldType::table, .description = "the seal switches at the start", .nested = &kSimulationSeals},
+     {.key = "happenings", .type = FieldType::table_array, .description = "power failures, sags, time jumps, seals broken or applied", .max = 10000, .nested = &kHappening}}};
 
 const Schema kSite{
     "site file",
@@ -216,6 +228,9 @@ SealKind seal_kind(std::string_view s) {
   if (s == "programming-jumper") return SealKind::programming_jumper;
   return SealKind::optical_plug;
 }
+
+constexpr std::array<std::string_view, 3> kSealSwitchNames{"cover", "programming-jumper",
+                                                           "optical-plug"};
 
 BoardDescriptor extract_board(const toml::table& t, const std::string& file, Diagnostics& out) {
   BoardDescriptor b;
@@ -412,6 +427,11 @@ Site extract_site(const toml::table& t, const std::string& file, Diagnostics& ou
   if (auto replay = t.at_path("simulation.replay_file").value<std::string>()) {
     sim.replay_file = (std::filesystem::path(file).parent_path() / *replay).string();
   }
+  for (const auto name : kSealSwitchNames) {
+    if (get(t, fmt::format("simulation.seals.{}", name), false)) {
+      sim.sealed.push_back(seal_kind(name));
+    }
+  }
   if (sim.model == "replay" && sim.replay_file.empty()) {
     out.add(file, t.at_path("simulation.model").node(),
             "'simulation.model' is \"replay\" but 'simulation.replay_file' is not set");
@@ -422,22 +442,76 @@ Site extract_site(const toml::table& t, const std::string& file, Diagnostics& ou
       if (h == nullptr) continue;
       Happening e;
       const auto kind = text(*h, "kind");
-      e.kind = kind == "voltage-sag" ? Happening::Kind::voltage_sag
-               : kind == "time-jump" ? Happening::Kind::time_jump
-                                     : Happening::Kind::power_failure;
+      e.kind = kind == "voltage-sag"    ? Happening::Kind::voltage_sag
+               : kind == "time-jump"    ? Happening::Kind::time_jump
+               : kind == "seal-broken"  ? Happening::Kind::seal_broken
+               : kind == "seal-applied" ? Happening::Kind::seal_applied
+                                        : Happening::Kind::power_failure;
       if (auto at = (*h)["at"].value<toml::date_time>(); at && at->offset) e.at = to_utc(*at);
       e.length = std::chrono::seconds{get<std::int64_t>(*h, "length_s", 0)};
       e.sag_fraction = get(*h, "sag_fraction", 0.7);
       e.jump = std::chrono::seconds{get<std::int64_t>(*h, "jump_s", 0)};
-      const bool needs_length = e.kind != Happening::Kind::time_jump;
+      const bool seal = e.kind == Happening::Kind::seal_broken ||
+                        e.kind == Happening::Kind::seal_applied;
+      const bool needs_length = e.kind == Happening::Kind::power_failure ||
+                                e.kind == Happening::Kind::voltage_sag;
       if (needs_length && e.length.count() == 0) {
         out.add(file, h, fmt::format("a {} needs 'length_s'", kind));
       }
-      if (!needs_length && e.jump.count() == 0) out.add(file, h, "a time-jump needs 'jump_s'");
+      if (e.kind == Happening::Kind::time_jump && e.jump.count() == 0) {
+        out.add(file, h, "a time-jump needs 'jump_s'");
+      }
+      if (const auto* which = h->get("seal")) {
+        if (!seal) {
+          out.add(file, which, fmt::format("'seal' names a seal switch for a seal-broken or "
+                                           "seal-applied; a {} has none", kind));
+        }
+        e.seal = seal_kind(which->value_or(std::string()));
+      } else if (seal) {
+        out.add(file, h, fmt::format("a {} needs 'seal' (cover, programming-jumper or "
+                                     "optical-plug)", kind));
+      }
       sim.happenings.push_back(e);
     }
   }
   return s;
+}
+
+// A seal switch can be set or broken in a simulated run only when the board has it: a site
+// that names another is refused where it names it.
+void check_seal_switches(const Setup& setup, const toml::table& site, Diagnostics& out) {
+  const auto& fitted = setup.board.hardware.seal_switches;
+  auto has = [&fitted](SealKind k) {
+    return std::find(fitted.begin(), fitted.end(), k) != fitted.end();
+  };
+  std::string list;
+  for (const auto name : kSealSwitchNames) {
+    if (has(seal_kind(name))) list += (list.empty() ? "" : ", ") + std::string(name);
+  }
+  const auto its = list.empty() ? std::string("it has none") : "its seal switches: " + list;
+  if (const auto* seals = site.at_path("simulation.seals").as_table()) {
+    for (const auto& [key, node] : *seals) {
+      if (!has(seal_kind(key.str()))) {
+        out.add(setup.site.file, &node,
+                fmt::format("'simulation.seals.{}': board '{}' has no {} seal switch ({})",
+                            key.str(), setup.board.id, key.str(), its));
+      }
+    }
+  }
+  if (const auto* list_node = site.at_path("simulation.happenings").as_array()) {
+    for (std::size_t i = 0; i < list_node->size(); ++i) {
+      const auto* h = list_node->get(i)->as_table();
+      const auto* which = h != nullptr ? h->get("seal") : nullptr;
+      if (which == nullptr) continue;
+      const auto name = which->value_or(std::string());
+      if (!has(seal_kind(name))) {
+        out.add(setup.site.file, which,
+                fmt::format("'simulation.happenings[{}].seal' is \"{}\" but board '{}' has no "
+                            "such seal switch ({})",
+                            i, name, setup.board.id, its));
+      }
+    }
+  }
 }
 
 std::optional<std::filesystem::path> find_in(const std::vector<std::filesystem::path>& dirs,
@@ -580,8 +654,12 @@ LoadResult load(const std::filesystem::path& sku_file, const std::filesystem::pa
   setup.sku = extract_sku(*sku_table, sku_file.string(), out);
   setup.site = extract_site(*site_table, site_file.string(), out);
 
+  bool board_loaded = false;
   if (auto board_file = find_in(paths.board_dirs, setup.sku.board + ".toml")) {
-    if (auto board = load_board(*board_file, out)) setup.board = std::move(*board);
+    if (auto board = load_board(*board_file, out)) {
+      setup.board = std::move(*board);
+      board_loaded = true;
+    }
   } else {
     out.add(sku_file.string(), sku_table->at_path("sku.board").node(),
             fmt::format("board '{}' is not known: no {}.toml in the board directories ({})",
@@ -593,6 +671,7 @@ LoadResult load(const std::filesystem::path& sku_file, const std::filesystem::pa
             fmt::format("'display.digits' is {} but board '{}' has a {}-digit LCD",
                         setup.sku.display.digits, setup.board.id, setup.board.hardware.lcd_digits));
   }
+  if (board_loaded) check_seal_switches(setup, *site_table, out);
   if (!setup.board.hardware.optical_port && setup.sku.optical_port_enabled &&
       sku_table->at_path("optical_port.enabled").node() != nullptr) {
     out.add(sku_file.string(), sku_table->at_path("optical_port.enabled").node(),
@@ -615,6 +694,7 @@ LoadResult load(const std::filesystem::path& sku_file, const std::filesystem::pa
   m.measurements_every = setup.sku.measurements_every;
   m.time_zone = setup.site.time_zone;
   m.security = setup.sku.security;
+  m.display_multiplier = setup.sku.display.multiplier;
   result.setup = std::move(setup);
   return result;
 }

@@ -74,6 +74,33 @@ TEST(Config, PluginSettingsLayerSiteOverSkuAndGetDefaults) {
   EXPECT_EQ(r.setup->meter_settings.at_path("display.scroll_time_s").value_or(0), 10);
 }
 
+TEST(Config, SiteSetsTheSimulatedBoardsSealSwitchesAndSealHappenings) {
+  auto r = load(kSource / "tests/config/good/sku.toml",
+                kSource / "tests/config/good/sealed-site.toml", repo_paths());
+  ASSERT_TRUE(r.setup) << r.errors.to_string();
+  const auto& sim = r.setup->site.simulation;
+  EXPECT_EQ(sim.sealed, (std::vector<SealKind>{SealKind::cover, SealKind::optical_plug}));
+  ASSERT_EQ(sim.happenings.size(), 2u);
+  EXPECT_EQ(sim.happenings[0].kind, Happening::Kind::seal_broken);
+  EXPECT_EQ(sim.happenings[0].seal, SealKind::cover);
+  EXPECT_EQ(sim.happenings[1].kind, Happening::Kind::seal_applied);
+  EXPECT_EQ(r.setup->board.hardware.seal_switches,
+            (std::vector<SealKind>{SealKind::cover, SealKind::optical_plug}));
+  // Without [simulation.seals] every switch reads broken.
+  auto plain = load(kSource / "tests/config/good/sku.toml", kSource / "tests/config/good/site.toml",
+                    repo_paths());
+  ASSERT_TRUE(plain.setup);
+  EXPECT_TRUE(plain.setup->site.simulation.sealed.empty());
+}
+
+TEST(Config, TheSkusDisplayMultiplierIsTheMetersFactoryValue) {
+  auto r = load(kSource / "tests/config/good/multiplier-sku.toml",
+                kSource / "tests/config/good/site.toml", repo_paths());
+  ASSERT_TRUE(r.setup) << r.errors.to_string();
+  EXPECT_EQ(r.setup->sku.display.multiplier, 12);
+  EXPECT_EQ(r.setup->meter.display_multiplier, 12);
+}
+
 TEST(Config, ReferenceDocumentMatchesTheSchemas) {
   std::ifstream in(kSource / "docs/configuration.md");
   ASSERT_TRUE(in) << "docs/configuration.md is missing: meterd --config-reference > docs/configuration.md";

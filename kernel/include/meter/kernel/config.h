@@ -5,6 +5,7 @@
 //   board descriptor   boards/descriptors/<id>.toml   nameplate, ratings, service, hardware
 //   SKU file           config/skus/<id>.toml          board, plugins and grants, display, legal
 //   site file          config/sites/<id>.toml         time zone, each plugin's settings, simulation
+//                                                     (the load, happenings, the seal switches)
 //
 // Every error is collected with file, line, column and the rule broken; unknown keys are
 // errors. Plugin settings are checked against each plugin's manifest (<id>.toml beside its
@@ -113,12 +114,19 @@ struct Sku {
 
 /// A scheduled event of a simulated run (site file, [[simulation.happenings]]).
 struct Happening {
-  enum class Kind : std::uint8_t { power_failure = 1, voltage_sag, time_jump };
+  enum class Kind : std::uint8_t {
+    power_failure = 1,
+    voltage_sag,
+    time_jump,
+    seal_broken,   ///< one of the board's seal switches reads broken from `at` on
+    seal_applied,  ///< ... reads sealed from `at` on
+  };
   Kind kind = Kind::power_failure;
   UtcTime at{};
   Milliseconds length{};
   double sag_fraction = 1.0;
   Milliseconds jump{};
+  SealKind seal = SealKind::cover;  ///< seal-broken, seal-applied: which of the board's switches
 };
 
 struct Simulation {
@@ -128,6 +136,9 @@ struct Simulation {
   double pv_peak_w = 0;
   std::string replay_file;
   std::vector<Happening> happenings;
+  /// The board's seal switches that read sealed when the run starts ([simulation.seals]); only
+  /// switches the board descriptor lists may be named.
+  std::vector<SealKind> sealed;
 };
 
 struct Site {
