@@ -251,6 +251,11 @@ Parsed parse_arguments(std::vector<std::string> args, std::ostream& out, std::os
   } catch (const CLI::CallForAllHelp& e) {
     return {std::nullopt, app.exit(e, out, err)};
   } catch (const CLI::ParseError& e) {
+    // An unknown command is left over rather than matched: say so, not "subcommand required".
+    if (const auto left = app.remaining(); !left.empty() && app.get_subcommands().empty()) {
+      err << "meterctl: \"" << left.front() << "\" is not a command (see meterctl --help)\n";
+      return {std::nullopt, code(Exit::usage)};
+    }
     err << "meterctl: " << e.what() << " (see meterctl --help)\n";
     return {std::nullopt, code(Exit::usage)};
   }

@@ -168,6 +168,27 @@ Outcome<Bytes> MeterSession::read_table(std::uint16_t t, std::uint32_t offset,
   return out;
 }
 
+Outcome<Bytes> MeterSession::read_unsized(std::uint16_t t) {
+  Bytes out;
+  std::uint16_t chunk = read_capacity();
+  for (;;) {
+    const auto at = static_cast<std::uint32_t>(out.size());
+    if (at > c1218::kMaxOffset) return garbled("table " + table_name(t), "no end");
+    auto data = client_.read(t, at, chunk);
+    if (!data) {
+      const auto& e = data.error();
+      if (e.kind == c1218::ErrorKind::response && e.code == c1218::ResponseCode::iar) {
+        if (chunk == 1) return out;  // octet `at` is past the end: the table ends there
+        chunk = static_cast<std::uint16_t>(chunk / 2);
+        continue;
+      }
+      return failure(e, fmt::format("table {} (from octet {})", table_name(t), at));
+    }
+    out.insert(out.end(), data->begin(), data->end());
+    if (data->size() < chunk) return out;
+  }
+}
+
 Outcome<Bytes> MeterSession::read_sized(std::uint16_t t, std::size_t header,
                                         std::size_t (*total)(std::span<const std::uint8_t>)) {
   // The size is in the table's first octets; the table is read again if it changed size
@@ -203,8 +224,18 @@ Outcome<Bytes> MeterSession::run_procedure(std::uint16_t number,
   if (auto written = client_.write(table::kProcedureInitiate, request); !written) {
     return failure(written.error(), what);
   }
-  auto response = client_.read(table::kProcedureResponse);
-  if (!response) return failure(response.error(), what);
+  // ST-8 in one read, or in pieces when the negotiated packets cannot carry it at once.
+  auto response = [&]() -> Outcome<Bytes> {
+    auto full = client_.read(table::kProcedureResponse);
+    if (full) return std::move(*full);
+    const auto& e = full.error();
+    const bool too_large = e.kind == c1218::ErrorKind::response &&
+                           e.code == c1218::ResponseCode::onp &&
+                           read_capacity() < c1219::kMaxResponseData + kProcedureHeader;
+    if (too_large) return read_unsized(table::kProcedureResponse);
+    return failure(e, what);
+  }();
+  if (!response) return response.failure();
   const Bytes& r = *response;
   if (r.size() < kProcedureHeader || r[0] != request[0] || r[1] != request[1] ||
       r[2] != sequence) {

@@ -94,6 +94,9 @@ class MeterSession {
  private:
   // Keeps the failure; a link that failed (not a refusal) is not used again, not even to close.
   Failure note(Failure failure, const c1218::Error& error);
+  // A table of unknown size in partial reads: a read past the end (iar) is tried again
+  // smaller until the end is found.
+  Outcome<Bytes> read_unsized(std::uint16_t table);
   Outcome<Bytes> read_sized(std::uint16_t table, std::size_t header,
                             std::size_t (*total)(std::span<const std::uint8_t>));
 

@@ -49,14 +49,15 @@ Outcome<std::int64_t> parse_kwh(std::string_view text) {
     return refuse("the register counts mWh, so at most 6 decimals");
   }
   // Whole kWh times 10^6 plus the fraction's digits padded to six: integers all the way.
+  std::string digits(whole);
+  digits.append(fraction);
+  digits.append(kMwhDecimals - fraction.size(), '0');
   std::int64_t mwh = 0;
-  for (char c : whole) {
-    if (mwh > (std::numeric_limits<std::int64_t>::max() - 9) / 10) return refuse("too large");
-    mwh = mwh * 10 + (c - '0');
-  }
-  for (int i = 0; i < kMwhDecimals; ++i) {
-    const int digit = i < static_cast<int>(fraction.size()) ? fraction[static_cast<std::size_t>(i)] - '0' : 0;
-    if (mwh > (std::numeric_limits<std::int64_t>::max() - 9) / 10) return refuse("too large");
+  for (char c : digits) {
+    const int digit = c - '0';
+    if (mwh > (std::numeric_limits<std::int64_t>::max() - digit) / 10) {
+      return refuse("more than the register holds");
+    }
     mwh = mwh * 10 + digit;
   }
   return mwh;
