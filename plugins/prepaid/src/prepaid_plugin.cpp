@@ -633,6 +633,11 @@ class PrepaidPlugin {
 
   void restore() {
     sdk::Nvm nvm = host_.nvm();
+    restore_account(nvm);
+    restore_purchases(nvm);
+  }
+
+  void restore_account(sdk::Nvm& nvm) {
     const auto stored = nvm.get(kAccountKey);
     if (!stored) {
       ledger_.commission(settings_.initial_credit_milli);
@@ -664,16 +669,11 @@ class PrepaidPlugin {
     lockout_ms_ = a->lockout_ms;
     last_result_ = a->last_result;
     last_token_id_ = a->last_token_id;
-    if (const auto ids = nvm.get(kIdsKey)) {
-      const auto* b = std::get_if<std::vector<std::uint8_t>>(&*ids);
-      auto decoded = b ? decode_ids(b->data(), b->size()) : std::nullopt;
-      if (decoded) {
-        used_.restore(std::move(*decoded));
-      } else {
-        host_.error("prepaid: the stored token ids are damaged: tokens older than the newest "
-                    "purchase are refused");
-      }
-    }
+  }
+
+  /// The recharge history and the used token ids; kept apart from the account, so that a damaged
+  /// account still refuses replays.
+  void restore_purchases(sdk::Nvm& nvm) {
     if (const auto h = nvm.get(kHistoryKey)) {
       const auto* b = std::get_if<std::vector<std::uint8_t>>(&*h);
       auto decoded = b ? decode_history(b->data(), b->size()) : std::nullopt;
@@ -685,6 +685,28 @@ class PrepaidPlugin {
       } else {
         host_.error("prepaid: the stored recharge history is damaged; it starts again");
       }
+    }
+    const auto ids = nvm.get(kIdsKey);
+    if (!ids) return;
+    const auto* b = std::get_if<std::vector<std::uint8_t>>(&*ids);
+    auto decoded = b ? decode_ids(b->data(), b->size()) : std::nullopt;
+    if (decoded) {
+      used_.restore(std::move(*decoded));
+      return;
+    }
+    std::optional<std::uint32_t> newest;
+    for (const Purchase& p : history_) newest = std::max(newest.value_or(0), p.token_id);
+    if (last_result_ == METER_PREPAID_TOKEN_ACCEPTED) {
+      newest = std::max(newest.value_or(0), last_token_id_);
+    }
+    if (newest) {
+      used_.refuse_up_to(*newest);
+      host_.error(fmt::format("prepaid: the stored token ids are damaged: tokens issued up to the "
+                              "newest purchase known (token id {}) are refused",
+                              *newest));
+    } else {
+      host_.error("prepaid: the stored token ids are damaged and no purchase is known: a "
+                  "replayed token cannot be told");
     }
   }
 

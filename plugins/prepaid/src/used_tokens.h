@@ -37,6 +37,15 @@ class UsedTokens {
     }
     ids_ = std::move(ids);
   }
+  /// After the stored ids were lost: every id up to `newest` (the newest purchase known) counts
+  /// as used, by filling the window with the ids just below it, so a full window refuses
+  /// anything older too. Stored like any window, so it holds across restarts.
+  void refuse_up_to(std::uint32_t newest) {
+    ids_.clear();
+    const std::uint64_t count = std::min<std::uint64_t>(capacity_, std::uint64_t{newest} + 1);
+    const std::uint64_t first = std::uint64_t{newest} + 1 - count;
+    for (std::uint64_t i = 0; i < count; ++i) ids_.push_back(static_cast<std::uint32_t>(first + i));
+  }
   std::size_t capacity() const noexcept { return capacity_; }
 
  private:

@@ -166,6 +166,27 @@ TEST(PrepaidPlugin, ATokenOlderThanEveryIdRememberedIsRefused) {
   EXPECT_EQ(rig.enter(token(100, kT0Ms)), Status::ok);  // newer than every id kept
 }
 
+TEST(PrepaidPlugin, WhenTheStoredIdsAreLostOlderTokensAreStillRefusedAfterARestart) {
+  Rig rig;
+  rig.start();
+  const std::string older = token(100, kT0Ms - 20 * kMinMs);
+  const std::string newer = token(100, kT0Ms - 10 * kMinMs);
+  ASSERT_EQ(rig.enter(older), Status::ok);
+  ASSERT_EQ(rig.enter(newer), Status::ok);
+  rig.host.set_nvm("used_ids", Value{std::string("damaged")});
+  rig.restart();
+  EXPECT_TRUE(rig.logged("the stored token ids are damaged: tokens issued up to the newest "
+                         "purchase known (token id"));
+  EXPECT_EQ(rig.enter(newer), Status::invalid_argument);
+  EXPECT_EQ(rig.enter(older), Status::invalid_argument);
+  EXPECT_EQ(rig.enter(token(100, kT0Ms - 15 * kMinMs)), Status::invalid_argument);
+  EXPECT_EQ(rig.credit(), 1'200'000);
+  ASSERT_EQ(rig.enter(token(100, kT0Ms)), Status::ok);
+  rig.restart();  // the refusal holds in the ids stored with that purchase
+  EXPECT_EQ(rig.enter(older), Status::invalid_argument);
+  EXPECT_EQ(rig.credit(), 1'300'000);
+}
+
 TEST(PrepaidPlugin, TheRelaysTripWhenTheCreditRunsOutAndCloseOnAPurchase) {
   Rig rig(options("emergency_credit_initial_limit = 0\nemergency_credit_limit = 0"));
   rig.start();

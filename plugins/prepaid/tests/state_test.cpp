@@ -95,6 +95,17 @@ TEST(UsedTokens, AUsedIdIsRefusedAndSoIsOneOlderThanAFullWindow) {
   EXPECT_EQ(used.ids(), (std::vector<std::uint32_t>{50, 60, 70}));
 }
 
+TEST(UsedTokens, AfterTheIdsWereLostEverythingUpToTheNewestPurchaseIsRefused) {
+  UsedTokens used(3);
+  used.refuse_up_to(10);
+  EXPECT_EQ(used.ids(), (std::vector<std::uint32_t>{8, 9, 10}));
+  EXPECT_EQ(used.check(10), IdVerdict::used);
+  EXPECT_EQ(used.check(7), IdVerdict::too_old);
+  EXPECT_EQ(used.check(11), IdVerdict::fresh);
+  used.refuse_up_to(1);
+  EXPECT_EQ(used.ids(), (std::vector<std::uint32_t>{0, 1}));
+}
+
 TEST(HistoryFormat, EncodesNewestFirstAndRefusesAWrongLength) {
   const std::vector<Purchase> purchases = {{1'768'417'200'000, 2'000'000, 2'500'000, 3'176'340},
                                            {0, 1'000, -5, 7}};
