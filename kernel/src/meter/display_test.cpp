@@ -56,6 +56,23 @@ TEST_F(DisplayTest, MultiplierScalesTheDisplayOnlyAndIsAnnounced) {
   EXPECT_EQ(std::get<std::int64_t>(*r), 1'234'567'890);
 }
 
+TEST_F(DisplayTest, TheMetersMultiplierObjectIsReadAtEveryScreen) {
+  Display d(registry, settings(1), "0.1.0");
+  EXPECT_EQ(d.render(0).value, "01234.5");
+  std::int64_t n = 10;
+  ObjectInfo m;
+  m.id = Display::kDisplayMultiplier;
+  m.type = ValueType::integer;
+  ASSERT_TRUE(registry.add(m, [&n] { return Value{n}; }));
+  EXPECT_EQ(d.multiplier(), 10) << "the object, not the settings";
+  EXPECT_EQ(d.render(0).value, "12345.6");
+  EXPECT_EQ(d.render(0).annunciators.at(0), "x10");
+  n = 2;  // written through the gate: the next screen shows it
+  EXPECT_EQ(d.render(0).value, "02469.1");
+  n = 0;  // never a multiplier: the settings' stands
+  EXPECT_EQ(d.multiplier(), 1);
+}
+
 TEST_F(DisplayTest, EnergyRollsOverPastItsDigitsLikeARegisterDial) {
   energy_mwh = 123'456'789'000;  // 123456.789 kWh on 5 digits, no decimals
   Display d(registry, settings(1, 5, 0), "0.1.0");
