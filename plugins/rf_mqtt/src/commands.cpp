@@ -100,8 +100,8 @@ ParsedCommand parse_command(std::string_view payload) {
   const bool takes_obis = c.action == Action::read || c.action == Action::write;
   if (auto it = body.find("obis"); it != body.end()) {
     if (!takes_obis) return refuse(id, std::string(to_string(c.action)) + " takes no obis");
-    const auto parsed = it->is_string() ? sdk::parse_obis(it->get_ref<const std::string&>())
-                                        : std::nullopt;
+    const auto parsed =
+        it->is_string() ? sdk::parse_obis(it->get_ref<const std::string&>()) : std::nullopt;
     if (!parsed) return refuse(id, "obis must be an OBIS code like \"1-0:1.8.0\"");
     c.obis = *parsed;
   } else if (takes_obis) {
@@ -117,8 +117,8 @@ ParsedCommand parse_command(std::string_view payload) {
     c.value = body["value"];
     if (has_type) {
       const Json& t = body["type"];
-      const auto type = t.is_string() ? type_from_name(t.get_ref<const std::string&>())
-                                      : std::nullopt;
+      const auto type =
+          t.is_string() ? type_from_name(t.get_ref<const std::string&>()) : std::nullopt;
       if (!type) {
         return refuse(id, "type must be integer, unsigned, real, boolean, text or octets");
       }

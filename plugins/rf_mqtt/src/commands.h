@@ -3,12 +3,12 @@
 // through the host's logon and parameter gate; the reply carries the gate's status.
 #pragma once
 
+#include <meter/sdk/plugin.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <meter/sdk/plugin.h>
 
 #include "payloads.h"
 
@@ -29,10 +29,10 @@ std::string_view to_string(Action action);
 struct Command {
   Json id;  ///< the correlation id: a string, an integer, or null when the command had none
   Action action = Action::ping;
-  std::optional<std::string> password;  ///< the head-end's comms credential; none: public role
-  std::optional<sdk::Obis> obis;        ///< read and write
-  Json value;                           ///< write: the value as JSON
-  std::optional<meter_value_type> type; ///< write: the value's type; none: the object's own
+  std::optional<std::string> password;   ///< the head-end's comms credential; none: public role
+  std::optional<sdk::Obis> obis;         ///< read and write
+  Json value;                            ///< write: the value as JSON
+  std::optional<meter_value_type> type;  ///< write: the value's type; none: the object's own
 };
 
 /// A command, or why it was refused (and the correlation id when one could be read).
@@ -51,8 +51,7 @@ ParsedCommand parse_command(std::string_view payload);
 std::optional<meter_value_type> type_from_name(std::string_view name);
 
 /// The JSON `value` as a value of `type`; nullopt with `error` set when it is not one.
-std::optional<sdk::Value> typed_value(const Json& value, meter_value_type type,
-                                      std::string& error);
+std::optional<sdk::Value> typed_value(const Json& value, meter_value_type type, std::string& error);
 
 /// Executes `command` as the comms port: logs on with its password (when it has one), reads or
 /// writes through the gate with that logon's role, logs off, and returns the reply's body:

@@ -2,6 +2,8 @@
 #include "link.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
+#include <mosquitto.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -10,9 +12,6 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
-
-#include <fmt/format.h>
-#include <mosquitto.h>
 
 namespace meter::plugins::rf_mqtt {
 
@@ -67,8 +66,7 @@ Link::Link(sdk::Host& host, LinkOptions options, UpHandler on_up, MessageHandler
       on_message_(std::move(on_message)) {
   // A fleet restarted together spreads its reconnections: each meter waits a little longer,
   // by a share fixed by its id.
-  jitter_permille_ =
-      static_cast<std::uint32_t>(std::hash<std::string>{}(options_.client_id) % 251);
+  jitter_permille_ = static_cast<std::uint32_t>(std::hash<std::string>{}(options_.client_id) % 251);
 }
 
 Link::~Link() {
@@ -134,8 +132,8 @@ void Link::connect_next_address() {
     lost_ = false;
     refused_ = false;
     errno = 0;
-    const int rc = mosquitto_connect_async(client_, address_.c_str(), options_.port,
-                                           options_.keepalive_s);
+    const int rc =
+        mosquitto_connect_async(client_, address_.c_str(), options_.port, options_.keepalive_s);
     const int saved_errno = errno;
     if (rc == MOSQ_ERR_SUCCESS) {
       sync_watch();
@@ -154,8 +152,8 @@ void Link::fail_attempt(std::string why) {
   const auto delay = backoff(failures_);
   retry_at_ = host_.steady_now() + delay;
   sync_watch();
-  const std::string line = fmt::format("link down: {}; next attempt in {} ms", last_error_,
-                                       delay.count());
+  const std::string line =
+      fmt::format("link down: {}; next attempt in {} ms", last_error_, delay.count());
   // The first failure of a run is news; the ones that follow are the back-off at work.
   if (failures_ == 1) {
     host_.warning(line);
@@ -206,8 +204,8 @@ void Link::poll_lookup() {
   delete lookup_;
   lookup_ = nullptr;
   if (rc != 0 || found.empty()) {
-    fail_attempt(fmt::format("lookup of {}: {}", options_.host,
-                             rc != 0 ? gai_strerror(rc) : "no address"));
+    fail_attempt(
+        fmt::format("lookup of {}: {}", options_.host, rc != 0 ? gai_strerror(rc) : "no address"));
     return;
   }
   addresses_ = std::move(found);
@@ -244,8 +242,8 @@ void Link::service() {
         if (now - attempt_started_ >= options_.connect_timeout) {
           // libmosquitto closes the unfinished socket at the next attempt; until then it is
           // no longer watched.
-          fail_attempt(fmt::format("connect to {}:{} took more than {} s", address_,
-                                   options_.port, options_.connect_timeout.count() / 1000));
+          fail_attempt(fmt::format("connect to {}:{} took more than {} s", address_, options_.port,
+                                   options_.connect_timeout.count() / 1000));
         }
         break;
       case LinkState::up:
@@ -304,7 +302,8 @@ void Link::sync_watch() {
     watched_fd_ = -1;
     if (fd < 0) return;
     // The C call directly: one static trampoline, nothing allocated per connection.
-    const auto status = api->watch_fd(api->context, fd, events, &Link::io_trampoline, this, &watch_);
+    const auto status =
+        api->watch_fd(api->context, fd, events, &Link::io_trampoline, this, &watch_);
     if (status != METER_STATUS_OK) {
       host_.error(fmt::format("the host refused to watch the broker's socket: {}",
                               sdk::to_string(static_cast<sdk::Status>(status))));
@@ -320,7 +319,8 @@ void Link::sync_watch() {
   }
 }
 
-meter_status Link::io_trampoline(void* user_data, std::int32_t /*fd*/, std::int32_t ready) noexcept {
+meter_status Link::io_trampoline(void* user_data, std::int32_t /*fd*/,
+                                 std::int32_t ready) noexcept {
   auto* self = static_cast<Link*>(user_data);
   try {
     self->on_ready(ready);
@@ -354,8 +354,8 @@ bool Link::publish(Message message, WhenDown when_down) {
   }
   int mid = 0;
   const int rc = mosquitto_publish(client_, &mid, message.topic.c_str(),
-                                   static_cast<int>(message.payload.size()),
-                                   message.payload.data(), message.qos, message.retain);
+                                   static_cast<int>(message.payload.size()), message.payload.data(),
+                                   message.qos, message.retain);
   if (rc != MOSQ_ERR_SUCCESS) {
     ++counters_.dropped;
     host_.debug(fmt::format("publish on {} failed: {}", message.topic, mosquitto_strerror(rc)));
@@ -431,9 +431,9 @@ void Link::on_connect_cb(mosquitto* /*m*/, void* user_data, int rc) {
   try {
     if (rc != 0) {
       self->refused_ = true;
-      self->last_error_ = fmt::format("the broker at {}:{} refused the connection: {}",
-                                      self->address_, self->options_.port,
-                                      mosquitto_connack_string(rc));
+      self->last_error_ =
+          fmt::format("the broker at {}:{} refused the connection: {}", self->address_,
+                      self->options_.port, mosquitto_connack_string(rc));
       return;
     }
     // Up once the broker has confirmed every subscription: a head-end that sees the birth
@@ -494,10 +494,9 @@ void Link::on_message_cb(mosquitto* /*m*/, void* user_data, const mosquitto_mess
   ++self->counters_.received;
   try {
     if (self->on_message_ && !self->closing_ && message != nullptr && message->topic != nullptr) {
-      const std::string_view payload(static_cast<const char*>(message->payload),
-                                     message->payload != nullptr
-                                         ? static_cast<std::size_t>(message->payloadlen)
-                                         : 0);
+      const std::string_view payload(
+          static_cast<const char*>(message->payload),
+          message->payload != nullptr ? static_cast<std::size_t>(message->payloadlen) : 0);
       self->on_message_(message->topic, payload, message->retain);
     }
   } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 // outbox, or is dropped and counted.
 #pragma once
 
+#include <meter/sdk/plugin.h>
 #include <netdb.h>
 
 #include <chrono>
@@ -16,8 +17,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <meter/sdk/plugin.h>
 
 struct mosquitto;
 struct mosquitto_message;
@@ -144,8 +143,8 @@ class Link {
   std::uint32_t failures_ = 0;  // attempts failed since the link was last up
   std::chrono::steady_clock::time_point attempt_started_{};
   std::chrono::steady_clock::time_point retry_at_{};
-  bool lost_ = false;        // libmosquitto reported the connection gone
-  bool refused_ = false;     // the broker's CONNACK refused this connection
+  bool lost_ = false;              // libmosquitto reported the connection gone
+  bool refused_ = false;           // the broker's CONNACK refused this connection
   int pending_subscriptions_ = 0;  // SUBACKs still awaited before the link is up
   std::vector<int> in_flight_;     // QoS 1 messages the broker has not acknowledged yet
   bool closing_ = false;

@@ -1,10 +1,10 @@
 // JSON helpers of the rf_mqtt plugin.
 #include "payloads.h"
 
-#include <ctime>
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <ctime>
 
 namespace meter::plugins::rf_mqtt {
 
@@ -44,9 +44,18 @@ Json value_json(const sdk::Value& value, const std::optional<meter_object_info>&
   bool number = false;
   switch (value.index()) {
     case 0: out["value"] = std::get<bool>(value); break;
-    case 1: out["value"] = std::get<std::int64_t>(value); number = true; break;
-    case 2: out["value"] = std::get<std::uint64_t>(value); number = true; break;
-    case 3: out["value"] = std::get<double>(value); number = true; break;
+    case 1:
+      out["value"] = std::get<std::int64_t>(value);
+      number = true;
+      break;
+    case 2:
+      out["value"] = std::get<std::uint64_t>(value);
+      number = true;
+      break;
+    case 3:
+      out["value"] = std::get<double>(value);
+      number = true;
+      break;
     case 4: out["value"] = std::get<std::string>(value); break;
     default: {
       const auto& bytes = std::get<std::vector<std::uint8_t>>(value);

@@ -3,14 +3,13 @@
 // nlohmann::json writes and parses; nothing here talks to the broker.
 #pragma once
 
+#include <meter/sdk/plugin.h>
+
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
-
-#include <meter/sdk/plugin.h>
 
 namespace meter::plugins::rf_mqtt {
 

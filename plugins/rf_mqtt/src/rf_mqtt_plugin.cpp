@@ -3,6 +3,10 @@
 // PowerFail and the outage's length on PowerRestore, the meter's events, and a retained status
 // with a will; it executes the head-end's commands as the comms port, through the parameter
 // gate, and answers each. Topics and payloads: README.md.
+#include <fmt/format.h>
+#include <meter/plugins/demand/events.h>
+#include <meter/plugins/tou/events.h>
+#include <meter/sdk/plugin.h>
 #include <mosquitto.h>
 
 #include <cstring>
@@ -12,12 +16,6 @@
 #include <string>
 #include <utility>
 #include <variant>
-
-#include <fmt/format.h>
-
-#include <meter/plugins/demand/events.h>
-#include <meter/plugins/tou/events.h>
-#include <meter/sdk/plugin.h>
 
 #include "commands.h"
 #include "link.h"
@@ -155,8 +153,9 @@ class RfMqttPlugin {
         throw sdk::Error(Status::invalid_argument, "serial number unusable as a meter id");
       }
     }
-    host_.error("rf_mqtt: no meter id: set meter_id, or the meter must provide its serial number "
-                "as object 0-0:96.1.0");
+    host_.error(
+        "rf_mqtt: no meter id: set meter_id, or the meter must provide its serial number "
+        "as object 0-0:96.1.0");
     throw sdk::Error(Status::invalid_argument, "no meter id");
   }
 
@@ -193,10 +192,11 @@ class RfMqttPlugin {
                    .type = METER_VALUE_TEXT,
                    .description = "Head-end link: the last connection error"},
                   [this] { return link_->last_error(); });
-    host_.provide({.id = kBrokerObject,
-                   .type = METER_VALUE_TEXT,
-                   .description = "Head-end link: the broker, host:port"},
-                  [this] { return fmt::format("{}:{}", settings_.broker_host, settings_.broker_port); });
+    host_.provide(
+        {.id = kBrokerObject,
+         .type = METER_VALUE_TEXT,
+         .description = "Head-end link: the broker, host:port"},
+        [this] { return fmt::format("{}:{}", settings_.broker_host, settings_.broker_port); });
   }
 
   void subscribe_events() {
@@ -258,12 +258,12 @@ class RfMqttPlugin {
       for (std::uint32_t i = 0; i < r.quantities && i < METER_DEMAND_MAX_QUANTITIES; ++i) {
         const sdk::Obis id{r.obis[i][0], r.obis[i][1], r.obis[i][2],
                            r.obis[i][3], r.obis[i][4], r.obis[i][5]};
-        quantities.push_back(
-            {{"obis", sdk::to_string(id)},
-             {"maximum_mw", r.maximum_mw[i]},
-             {"maximum_time", r.maximum_time_utc_ms[i] != 0 ? Json(utc_text(r.maximum_time_utc_ms[i]))
-                                                             : Json(nullptr)},
-             {"cumulative_mw", r.cumulative_mw[i]}});
+        quantities.push_back({{"obis", sdk::to_string(id)},
+                              {"maximum_mw", r.maximum_mw[i]},
+                              {"maximum_time", r.maximum_time_utc_ms[i] != 0
+                                                   ? Json(utc_text(r.maximum_time_utc_ms[i]))
+                                                   : Json(nullptr)},
+                              {"cumulative_mw", r.cumulative_mw[i]}});
       }
       publish_event({{"event", "demand-reset"},
                      {"time", utc_text(r.time_utc_ms)},
@@ -403,8 +403,7 @@ class RfMqttPlugin {
                {"status", "error"},
                {"error", e.what()}};
     }
-    host_.info(fmt::format("command {}{}{}: {}", to_string(command.action),
-                           command.obis ? " " : "",
+    host_.info(fmt::format("command {}{}{}: {}", to_string(command.action), command.obis ? " " : "",
                            command.obis ? sdk::to_string(*command.obis) : std::string{},
                            reply.value("status", std::string("error"))));
     std::string text = dump(reply);

@@ -2,14 +2,14 @@
 // OBIS patterns of a reading ("1-0:1.8.*": every 1-0:1.8.E the meter has).
 #pragma once
 
+#include <meter/sdk/plugin.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <meter/sdk/plugin.h>
 
 namespace meter::plugins::rf_mqtt {
 

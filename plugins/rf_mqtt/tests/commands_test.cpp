@@ -1,12 +1,12 @@
 // Head-end commands, parsed: what is accepted, and every way a command is refused.
-#include <gtest/gtest.h>
-
 #include "commands.h"
+
+#include <gtest/gtest.h>
 
 namespace meter::plugins::rf_mqtt {
 namespace {
 
-TEST(CommandParse, Ping) {
+TEST(RfMqttCommandParse, Ping) {
   const auto p = parse_command(R"({"id":"p1","action":"ping"})");
   ASSERT_TRUE(p.command) << p.error;
   EXPECT_EQ(p.command->action, Action::ping);
@@ -14,7 +14,7 @@ TEST(CommandParse, Ping) {
   EXPECT_FALSE(p.command->password);
 }
 
-TEST(CommandParse, DemandResetWithPasswordAndIntegerId) {
+TEST(RfMqttCommandParse, DemandResetWithPasswordAndIntegerId) {
   const auto p = parse_command(R"({"id":42,"password":"s3cret","action":"demand-reset"})");
   ASSERT_TRUE(p.command) << p.error;
   EXPECT_EQ(p.command->action, Action::demand_reset);
@@ -22,7 +22,7 @@ TEST(CommandParse, DemandResetWithPasswordAndIntegerId) {
   EXPECT_EQ(p.command->password, "s3cret");
 }
 
-TEST(CommandParse, ReadAndWrite) {
+TEST(RfMqttCommandParse, ReadAndWrite) {
   const auto r = parse_command(R"({"action":"read","obis":"1-0:1.8.0"})");
   ASSERT_TRUE(r.command) << r.error;
   EXPECT_TRUE(r.command->id.is_null());
@@ -38,74 +38,86 @@ TEST(CommandParse, ReadAndWrite) {
 }
 
 struct Refusal {
+  const char* name;
   const char* payload;
   const char* error_contains;
 };
+void PrintTo(const Refusal& r, std::ostream* out) {
+  *out << r.name;
+}
 
-class CommandRefused : public ::testing::TestWithParam<Refusal> {};
+class RfMqttCommandRefused : public ::testing::TestWithParam<Refusal> {};
 
-TEST_P(CommandRefused, WithAReason) {
+TEST_P(RfMqttCommandRefused, WithAReason) {
   const auto p = parse_command(GetParam().payload);
   EXPECT_FALSE(p.command);
   EXPECT_NE(p.error.find(GetParam().error_contains), std::string::npos) << p.error;
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Malformed, CommandRefused,
+    Malformed, RfMqttCommandRefused,
     ::testing::Values(
-        Refusal{"", "not JSON"}, Refusal{"demand-reset", "not JSON"},
-        Refusal{R"({"action":"ping")", "not JSON"}, Refusal{"[1,2]", "not a JSON object"},
-        Refusal{R"("ping")", "not a JSON object"}, Refusal{"{}", "action is required"},
-        Refusal{R"({"action":7})", "action is required"},
-        Refusal{R"({"action":"reboot"})", "unknown action"},
-        Refusal{R"({"action":"ping","colour":"red"})", "unknown key"},
-        Refusal{R"({"id":{"a":1},"action":"ping"})", "id must be"},
-        Refusal{R"({"id":"","action":"ping"})", "id must be"},
-        Refusal{R"({"id":1.5,"action":"ping"})", "id must be"},
-        Refusal{R"({"action":"ping","password":5})", "password must be"},
-        Refusal{R"({"action":"read"})", "needs an obis"},
-        Refusal{R"({"action":"read","obis":"1-0:1.8"})", "OBIS code"},
-        Refusal{R"({"action":"read","obis":18})", "OBIS code"},
-        Refusal{R"({"action":"read","obis":"1-0:1.8.0","value":1})", "takes no value"},
-        Refusal{R"({"action":"ping","obis":"1-0:1.8.0"})", "takes no obis"},
-        Refusal{R"({"action":"demand-reset","value":true})", "takes no value"},
-        Refusal{R"({"action":"write","obis":"1-0:0.4.2"})", "needs a value"},
-        Refusal{R"({"action":"write","obis":"1-0:0.4.2","type":"float","value":1})",
+        Refusal{"empty", "", "not JSON"}, Refusal{"bare_word", "demand-reset", "not JSON"},
+        Refusal{"truncated", R"({"action":"ping")", "not JSON"},
+        Refusal{"array", "[1,2]", "not a JSON object"},
+        Refusal{"string", R"("ping")", "not a JSON object"},
+        Refusal{"no_action", "{}", "action is required"},
+        Refusal{"action_not_text", R"({"action":7})", "action is required"},
+        Refusal{"unknown_action", R"({"action":"reboot"})", "unknown action"},
+        Refusal{"unknown_key", R"({"action":"ping","colour":"red"})", "unknown key"},
+        Refusal{"id_object", R"({"id":{"a":1},"action":"ping"})", "id must be"},
+        Refusal{"id_empty", R"({"id":"","action":"ping"})", "id must be"},
+        Refusal{"id_real", R"({"id":1.5,"action":"ping"})", "id must be"},
+        Refusal{"password_number", R"({"action":"ping","password":5})", "password must be"},
+        Refusal{"read_without_obis", R"({"action":"read"})", "needs an obis"},
+        Refusal{"obis_short", R"({"action":"read","obis":"1-0:1.8"})", "OBIS code"},
+        Refusal{"obis_number", R"({"action":"read","obis":18})", "OBIS code"},
+        Refusal{"read_with_value", R"({"action":"read","obis":"1-0:1.8.0","value":1})",
+                "takes no value"},
+        Refusal{"ping_with_obis", R"({"action":"ping","obis":"1-0:1.8.0"})", "takes no obis"},
+        Refusal{"reset_with_value", R"({"action":"demand-reset","value":true})", "takes no value"},
+        Refusal{"write_without_value", R"({"action":"write","obis":"1-0:0.4.2"})", "needs a value"},
+        Refusal{"unknown_type", R"({"action":"write","obis":"1-0:0.4.2","type":"float","value":1})",
                 "type must be"},
-        Refusal{R"({"action":"write","obis":"1-0:0.4.2","type":"integer","value":"5"})",
+        Refusal{"integer_as_text",
+                R"({"action":"write","obis":"1-0:0.4.2","type":"integer","value":"5"})",
                 "whole number"},
-        Refusal{R"({"action":"write","obis":"1-0:0.4.2","type":"unsigned","value":-1})",
+        Refusal{"negative_unsigned",
+                R"({"action":"write","obis":"1-0:0.4.2","type":"unsigned","value":-1})",
                 "at least 0"},
-        Refusal{R"({"action":"write","obis":"1-0:0.4.2","type":"integer","value":1.5})",
+        Refusal{"fraction_as_integer",
+                R"({"action":"write","obis":"1-0:0.4.2","type":"integer","value":1.5})",
                 "whole number"},
-        Refusal{R"({"action":"write","obis":"1-0:0.4.2","type":"boolean","value":1})",
+        Refusal{"number_as_boolean",
+                R"({"action":"write","obis":"1-0:0.4.2","type":"boolean","value":1})",
                 "true or false"},
-        Refusal{R"({"action":"write","obis":"1-0:0.4.2","type":"octets","value":"abc"})",
+        Refusal{"odd_hex", R"({"action":"write","obis":"1-0:0.4.2","type":"octets","value":"abc"})",
                 "hex digit pairs"},
-        Refusal{R"({"action":"write","obis":"1-0:0.4.2","type":"octets","value":"zz"})",
-                "hex digit pairs"}));
+        Refusal{"not_hex", R"({"action":"write","obis":"1-0:0.4.2","type":"octets","value":"zz"})",
+                "hex digit pairs"}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
 
-TEST(CommandParse, OversizedCommandsAreRefusedUnread) {
+TEST(RfMqttCommandParse, OversizedCommandsAreRefusedUnread) {
   const std::string big = R"({"action":"ping","id":")" + std::string(kMaxCommandBytes, 'x') + "\"}";
   const auto p = parse_command(big);
   EXPECT_FALSE(p.command);
   EXPECT_NE(p.error.find("more than 4096"), std::string::npos) << p.error;
 }
 
-TEST(CommandParse, DeepNestingIsRefusedWithoutHarm) {
-  const std::string deep = "{\"action\":\"ping\",\"id\":" + std::string(2000, '[') +
-                           std::string(2000, ']') + "}";
+TEST(RfMqttCommandParse, DeepNestingIsRefusedWithoutHarm) {
+  const std::string deep =
+      "{\"action\":\"ping\",\"id\":" + std::string(2000, '[') + std::string(2000, ']') + "}";
   const auto p = parse_command(deep);
   EXPECT_FALSE(p.command);
 }
 
-TEST(CommandParse, TheIdOfARefusedCommandIsKeptForTheReply) {
+TEST(RfMqttCommandParse, TheIdOfARefusedCommandIsKeptForTheReply) {
   const auto p = parse_command(R"({"id":"c-9","action":"reboot"})");
   EXPECT_FALSE(p.command);
   EXPECT_EQ(p.id, "c-9");
 }
 
-TEST(TypedValue, RangesAndKinds) {
+TEST(RfMqttTypedValue, RangesAndKinds) {
   std::string error;
   EXPECT_EQ(typed_value(Json(-5), METER_VALUE_INTEGER, error), sdk::Value{std::int64_t{-5}});
   EXPECT_EQ(typed_value(Json(7), METER_VALUE_UNSIGNED, error), sdk::Value{std::uint64_t{7}});

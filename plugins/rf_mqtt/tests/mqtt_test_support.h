@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <mosquitto.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -15,12 +16,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <mosquitto.h>
-#include <nlohmann/json.hpp>
 
 namespace meter::plugins::rf_mqtt::testing {
 
@@ -90,7 +89,8 @@ class Broker {
     if (pid == 0) {
       // The log is opened before mosquitto drops root's privileges for its own user.
       const int null = ::open("/dev/null", O_RDWR);
-      const int log = ::open((dir_ + "/mosquitto.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      const int log =
+          ::open((dir_ + "/mosquitto.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(null, STDIN_FILENO);
       ::dup2(null, STDOUT_FILENO);
       ::dup2(log >= 0 ? log : null, STDERR_FILENO);
@@ -153,8 +153,9 @@ class HeadEnd {
     client_ = mosquitto_new(id.c_str(), true, this);
     mosquitto_message_callback_set(client_, [](mosquitto*, void* self, const mosquitto_message* m) {
       static_cast<HeadEnd*>(self)->received.push_back(
-          {m->topic, std::string(static_cast<const char*>(m->payload),
-                                 static_cast<std::size_t>(m->payloadlen)),
+          {m->topic,
+           std::string(static_cast<const char*>(m->payload),
+                       static_cast<std::size_t>(m->payloadlen)),
            m->qos, m->retain});
     });
     mosquitto_subscribe_callback_set(client_, [](mosquitto*, void* self, int, int, const int*) {

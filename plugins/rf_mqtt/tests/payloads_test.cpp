@@ -1,20 +1,21 @@
 // The JSON the head-end receives: times, values with scaler and unit, reply statuses, and the
 // OBIS patterns of a reading.
+#include "payloads.h"
+
 #include <gtest/gtest.h>
 
-#include "payloads.h"
 #include "settings.h"
 
 namespace meter::plugins::rf_mqtt {
 namespace {
 
-TEST(Payloads, TimesAreUtcWholeSeconds) {
+TEST(RfMqttPayloads, TimesAreUtcWholeSeconds) {
   EXPECT_EQ(utc_text(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(utc_text(1'767'243'600'999), "2026-01-01T05:00:00Z");
   EXPECT_EQ(utc_text(-1), "1969-12-31T23:59:59Z");
 }
 
-TEST(Payloads, AnEnergyRegisterCarriesItsScalerAndUnit) {
+TEST(RfMqttPayloads, AnEnergyRegisterCarriesItsScalerAndUnit) {
   meter_object_info info{};
   info.unit = 30;
   info.scaler = -3;
@@ -22,7 +23,7 @@ TEST(Payloads, AnEnergyRegisterCarriesItsScalerAndUnit) {
   EXPECT_EQ(v, Json::parse(R"({"value":1234567,"scaler":-3,"unit":"Wh"})"));
 }
 
-TEST(Payloads, TextBooleansAndOctetsHaveNoScaler) {
+TEST(RfMqttPayloads, TextBooleansAndOctetsHaveNoScaler) {
   meter_object_info info{};
   info.unit = 30;
   info.scaler = -3;
@@ -33,13 +34,13 @@ TEST(Payloads, TextBooleansAndOctetsHaveNoScaler) {
             Json::parse(R"({"value":"01ab","type":"octets"})"));
 }
 
-TEST(Payloads, AUnitlessNumberHasNoUnitKey) {
+TEST(RfMqttPayloads, AUnitlessNumberHasNoUnitKey) {
   meter_object_info info{};
   info.unit = 255;
   EXPECT_EQ(value_json(sdk::Value{std::uint64_t{7}}, info), Json::parse(R"({"value":7})"));
 }
 
-TEST(Payloads, StatusTokens) {
+TEST(RfMqttPayloads, StatusTokens) {
   EXPECT_EQ(status_token(sdk::Status::ok), "ok");
   EXPECT_EQ(status_token(sdk::Status::denied), "denied");
   EXPECT_EQ(status_token(sdk::Status::sealed), "sealed");
@@ -51,12 +52,15 @@ TEST(Payloads, StatusTokens) {
   EXPECT_EQ(status_token(sdk::Status::exception), "error");
 }
 
-TEST(Payloads, InvalidUtf8IsReplacedNotThrown) {
-  const Json body = {{"value", std::string("a\xff" "b")}};
-  EXPECT_EQ(dump(body), "{\"value\":\"a\xEF\xBF\xBD" "b\"}");
+TEST(RfMqttPayloads, InvalidUtf8IsReplacedNotThrown) {
+  const Json body = {{"value", std::string("a\xff"
+                                           "b")}};
+  EXPECT_EQ(dump(body),
+            "{\"value\":\"a\xEF\xBF\xBD"
+            "b\"}");
 }
 
-TEST(Settings, ReadingPatterns) {
+TEST(RfMqttSettings, ReadingPatterns) {
   const auto exact = parse_pattern("1-0:16.8.0");
   ASSERT_TRUE(exact);
   EXPECT_FALSE(exact->any_e);
@@ -72,7 +76,7 @@ TEST(Settings, ReadingPatterns) {
   EXPECT_FALSE(parse_pattern("meters"));
 }
 
-TEST(Settings, MeterIdsFitTopics) {
+TEST(RfMqttSettings, MeterIdsFitTopics) {
   EXPECT_TRUE(valid_meter_id("MPR2S-000001"));
   EXPECT_TRUE(valid_meter_id("a.b_c-9"));
   EXPECT_FALSE(valid_meter_id(""));

@@ -3,17 +3,15 @@
 // passwords, lockout, sealed, malformed, repeated, retained), the status and its will, a broker
 // that goes away and comes back, connections that never finish, and settings refused.
 #include <gtest/gtest.h>
-
+#include <meter/plugins/demand/events.h>
+#include <meter/plugins/tou/events.h>
+#include <meter/sdk/testing/fake_host.h>
 #include <sys/socket.h>
 
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <meter/plugins/demand/events.h>
-#include <meter/plugins/tou/events.h>
-#include <meter/sdk/testing/fake_host.h>
 
 #include "mqtt_test_support.h"
 
@@ -54,7 +52,9 @@ constexpr sdk::Obis kBroker = obis("0-0:128.40.8");
 /// 2026-01-05T17:00:00Z: a quarter-hour boundary.
 constexpr std::int64_t kStartMs = 1'767'632'400'000;
 
-std::string topic(const std::string& kind) { return std::string("meters/") + kMeter + "/" + kind; }
+std::string topic(const std::string& kind) {
+  return std::string("meters/") + kMeter + "/" + kind;
+}
 
 class RfMqtt : public ::testing::Test {
  protected:
@@ -127,7 +127,9 @@ class RfMqtt : public ::testing::Test {
   }
   bool link_up() { return text(kLinkState) == "up"; }
 
-  void wait_up() { ASSERT_TRUE(pump_until([&] { return link_up(); })) << text(kLastError); }
+  void wait_up() {
+    ASSERT_TRUE(pump_until([&] { return link_up(); })) << text(kLastError);
+  }
 
   /// Sends a command and returns its reply (the reply whose id is `id`).
   json command(const json& body) {
@@ -293,7 +295,8 @@ TEST_F(RfMqtt, MeterEventsGoToTheEventTopic) {
   const auto events = head_end_->on(topic("event"));
   EXPECT_EQ(events[0].json(), json::parse(std::string(R"({"event":"parameter-changed",
       "time":"2026-01-05T17:00:00Z","obis":"1-0:0.4.2","old":"1","new":"2","who":"configurator",
-      "via":"optical-port","counter":2,"counter_value":17,"meter":")") + kMeter + "\"}"));
+      "via":"optical-port","counter":2,"counter_value":17,"meter":")") +
+                                          kMeter + "\"}"));
   EXPECT_EQ(events[1].json()["event"], "rate-changed");
   EXPECT_EQ(events[1].json()["rate"], "C");
   EXPECT_EQ(events[1].json()["previous"], "A");
@@ -345,8 +348,8 @@ TEST_F(RfMqtt, PingIsAnsweredWithTheMetersTime) {
 TEST_F(RfMqtt, DemandResetWithTheRightPasswordWritesTheResetThroughTheGate) {
   start();
   wait_up();
-  const auto reply = command(
-      {{"id", "r1"}, {"password", kConfiguratorPassword}, {"action", "demand-reset"}});
+  const auto reply =
+      command({{"id", "r1"}, {"password", kConfiguratorPassword}, {"action", "demand-reset"}});
   EXPECT_EQ(reply, json::parse(R"({"id":"r1","action":"demand-reset","status":"ok"})"));
   ASSERT_EQ(host_->kernel_writes().size(), 1u);
   EXPECT_EQ(sdk::to_string(host_->kernel_writes()[0].first), "0-0:10.0.1");
@@ -359,9 +362,9 @@ TEST_F(RfMqtt, DemandResetIsDeniedWithAWrongPasswordOrTooLittleRole) {
   wait_up();
   EXPECT_EQ(command({{"id", "r2"}, {"password", "guess"}, {"action", "demand-reset"}})["status"],
             "denied");
-  EXPECT_EQ(command({{"id", "r3"}, {"password", kReaderPassword}, {"action", "demand-reset"}})
-                ["status"],
-            "denied");
+  EXPECT_EQ(
+      command({{"id", "r3"}, {"password", kReaderPassword}, {"action", "demand-reset"}})["status"],
+      "denied");
   EXPECT_EQ(command({{"id", "r4"}, {"action", "demand-reset"}})["status"], "denied");
   EXPECT_TRUE(host_->kernel_writes().empty());
 }
@@ -383,18 +386,16 @@ TEST_F(RfMqtt, AWriteToASealedParameterIsRefusedAndChangesNothing) {
   start();
   wait_up();
   host_->set_sealed(true);
-  const json write = {{"id", "w1"},
-                      {"password", kConfiguratorPassword},
-                      {"action", "write"},
-                      {"obis", "1-0:0.4.2"},
-                      {"type", "integer"},
-                      {"value", 5}};
+  const json write = {{"id", "w1"},        {"password", kConfiguratorPassword},
+                      {"action", "write"}, {"obis", "1-0:0.4.2"},
+                      {"type", "integer"}, {"value", 5}};
   EXPECT_EQ(command(write)["status"], "sealed");
   EXPECT_EQ(host_->read(kConfigParameter), Value{std::int64_t{1}});
   EXPECT_TRUE(host_->kernel_writes().empty());
   // The demand reset is an operational parameter: the seal does not stop it.
-  EXPECT_EQ(command({{"id", "r5"}, {"password", kConfiguratorPassword}, {"action", "demand-reset"}})
-                ["status"],
+  EXPECT_EQ(command({{"id", "r5"},
+                     {"password", kConfiguratorPassword},
+                     {"action", "demand-reset"}})["status"],
             "ok");
   host_->set_sealed(false);
   auto unsealed = write;
@@ -431,7 +432,10 @@ TEST_F(RfMqtt, MalformedCommandsAreRefusedCountedLoggedAndChangeNothing) {
   start();
   wait_up();
   const std::vector<std::string> bad = {
-      "not json at all", "[]", R"({"id":"m1"})", R"({"id":"m2","action":"format-disk"})",
+      "not json at all",
+      "[]",
+      R"({"id":"m1"})",
+      R"({"id":"m2","action":"format-disk"})",
       R"({"id":"m3","action":"demand-reset","password":"head-end-configurator","now":true})",
       R"({"id":"m4","action":"write","obis":"1-0:0.4.2","type":"integer","value":"9",
           "password":"head-end-configurator"})"};
@@ -458,18 +462,18 @@ TEST_F(RfMqtt, MalformedCommandsAreRefusedCountedLoggedAndChangeNothing) {
 TEST_F(RfMqtt, ACommandDeliveredTwiceIsCarriedOutOnce) {
   start();
   wait_up();
-  const json reset = {{"id", "dup-1"}, {"password", kConfiguratorPassword}, {"action", "demand-reset"}};
+  const json reset = {
+      {"id", "dup-1"}, {"password", kConfiguratorPassword}, {"action", "demand-reset"}};
   EXPECT_EQ(command(reset)["status"], "ok");
   EXPECT_EQ(command(reset)["status"], "ok");
   EXPECT_EQ(host_->kernel_writes().size(), 1u);
 }
 
 TEST_F(RfMqtt, ARetainedCommandIsNeverCarriedOut) {
-  head_end_->publish(topic("cmd"),
-                     json({{"id", "old"}, {"password", kConfiguratorPassword},
-                           {"action", "demand-reset"}})
-                         .dump(),
-                     true);
+  head_end_->publish(
+      topic("cmd"),
+      json({{"id", "old"}, {"password", kConfiguratorPassword}, {"action", "demand-reset"}}).dump(),
+      true);
   for (int i = 0; i < 20; ++i) head_end_->pump(5);
   start();
   wait_up();
