@@ -12,7 +12,7 @@ mkdir -p "$out"
 value() { grep -E "^  $1 " "$out/report.txt" | awk '{ for (i = 2; i <= NF; i++) if ($i == "Wh") print $(i - 1) }'; }
 [ "$(value '1-0:1\.8\.0')" = "$(value 'fed \+A')" ] || { echo "import $(value '1-0:1\.8\.0') != fed $(value 'fed \+A')"; exit 1; }
 [ "$(value '1-0:2\.8\.0')" = "$(value 'fed -A')" ] || { echo "export $(value '1-0:2\.8\.0') != fed $(value 'fed -A')"; exit 1; }
-[ "$(grep -c '^-- plugin .*(running, 0 faults)' "$out/report.txt")" -eq 4 ] || { grep '^-- plugin' "$out/report.txt"; exit 1; }
+[ "$(grep -c '^-- plugin .*(running, 0 faults)' "$out/report.txt")" -eq 5 ] || { grep '^-- plugin' "$out/report.txt"; exit 1; }
 grep -q 'ticks fed' "$out/report.txt"
 mwh() { echo "$1" | tr -d '.'; }
 sum=0
