@@ -418,11 +418,12 @@ void Link::settle() {
   for (auto now = std::chrono::steady_clock::now();
        !in_flight_.empty() && !lost_ && now < deadline && mosquitto_socket(client_) >= 0;
        now = std::chrono::steady_clock::now()) {
-    if (mosquitto_want_write(client_)) mosquitto_loop_write(client_, 1);
-    pollfd p{mosquitto_socket(client_), POLLIN, 0};
+    const short events = POLLIN | (mosquitto_want_write(client_) ? POLLOUT : 0);
+    pollfd p{mosquitto_socket(client_), events, 0};
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    mosquitto_loop_read(client_, 1);
+    if ((p.revents & POLLOUT) != 0) mosquitto_loop_write(client_, 1);
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !lost_) mosquitto_loop_read(client_, 1);
   }
 }
 

@@ -1,6 +1,7 @@
 // Test support for the rf_mqtt plugin: a real mosquitto broker on 127.0.0.1 that a test starts,
 // stops and starts again on the same port, and a head-end client (libmosquitto) that records
-// what it receives. Every wait is bounded.
+// what it receives. Every wait is bounded. The broker logs everything into its temporary
+// folder, which is removed at the end unless KEEP_BROKER_LOG is set in the environment.
 #pragma once
 
 #include <arpa/inet.h>
