@@ -110,8 +110,8 @@ wait_exit "$meter_pid" 20
 meter_pid=""
 wait_for "$out/sub.log" "^$base/outage .*\"event\":\"last-gasp\"" 10
 wait_for "$out/sub.log" "^$base/status .*\"reason\":\"power-fail\".*\"state\":\"offline\"" 10
-grep -q "0-0:128.40.0 *up" "$out/meterd.out" || fail "the report does not show the link up"
-grep -Eq "0-0:128.40.5 +1 " "$out/meterd.out" || fail "the report does not count the malformed command"
+grep -q "0-0:128.50.0 *up" "$out/meterd.out" || fail "the report does not show the link up"
+grep -Eq "0-0:128.50.5 +1 " "$out/meterd.out" || fail "the report does not count the malformed command"
 
 # A meter that dies without a word: the broker publishes its will.
 "$meterd" --sku "$src/config/skus/tou-demand-rf.toml" --site "$out/site.toml" \

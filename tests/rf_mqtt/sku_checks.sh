@@ -23,8 +23,8 @@ sed "s/^broker_port = 1883\$/broker_port = $port/" "$site" > "$out/site.toml"
 "$meterd" --sku "$sku" --site "$out/site.toml" --simulate 2d > "$out/sim.out" 2> "$out/sim.err" ||
   fail "meterd failed without a broker"
 grep -Eq "^-- plugin rf_mqtt 1\.0\.0 \(running, 0 faults\)" "$out/sim.out" || fail "rf_mqtt is not running"
-grep -Eq "0-0:128\.40\.0 +down " "$out/sim.out" || fail "the link is not reported down"
-grep -Eq "0-0:128\.40\.7 +connect to 127\.0\.0\.1:$port: Connection refused" "$out/sim.out" ||
+grep -Eq "0-0:128\.50\.0 +down " "$out/sim.out" || fail "the link is not reported down"
+grep -Eq "0-0:128\.50\.7 +connect to 127\.0\.0\.1:$port: Connection refused" "$out/sim.out" ||
   fail "the link error is not reported"
 import=$(grep -E '^  1-0:1\.8\.0 ' "$out/sim.out" | awk '{print $2}')
 awk -v v="$import" 'BEGIN { exit !(v > 10) }' || fail "the meter did not meter: +A is $import Wh"

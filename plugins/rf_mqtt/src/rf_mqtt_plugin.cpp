@@ -30,15 +30,15 @@ using sdk::Status;
 
 /// The meter's serial number (COSEM "device ID 1"), when the meter provides it.
 constexpr sdk::Obis kSerialNumber = obis("0-0:96.1.0");
-constexpr sdk::Obis kLinkStateObject = obis("0-0:128.40.0");
-constexpr sdk::Obis kConnectsObject = obis("0-0:128.40.1");
-constexpr sdk::Obis kDisconnectsObject = obis("0-0:128.40.2");
-constexpr sdk::Obis kSentObject = obis("0-0:128.40.3");
-constexpr sdk::Obis kReceivedObject = obis("0-0:128.40.4");
-constexpr sdk::Obis kRefusedObject = obis("0-0:128.40.5");
-constexpr sdk::Obis kDroppedObject = obis("0-0:128.40.6");
-constexpr sdk::Obis kLastErrorObject = obis("0-0:128.40.7");
-constexpr sdk::Obis kBrokerObject = obis("0-0:128.40.8");
+constexpr sdk::Obis kLinkStateObject = obis("0-0:128.50.0");
+constexpr sdk::Obis kConnectsObject = obis("0-0:128.50.1");
+constexpr sdk::Obis kDisconnectsObject = obis("0-0:128.50.2");
+constexpr sdk::Obis kSentObject = obis("0-0:128.50.3");
+constexpr sdk::Obis kReceivedObject = obis("0-0:128.50.4");
+constexpr sdk::Obis kRefusedObject = obis("0-0:128.50.5");
+constexpr sdk::Obis kDroppedObject = obis("0-0:128.50.6");
+constexpr sdk::Obis kLastErrorObject = obis("0-0:128.50.7");
+constexpr sdk::Obis kBrokerObject = obis("0-0:128.50.8");
 
 /// Replies remembered by correlation id, so that a command delivered twice (QoS 1 is at least
 /// once) is answered twice but carried out once.

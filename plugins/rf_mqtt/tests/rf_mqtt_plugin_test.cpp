@@ -40,15 +40,15 @@ constexpr sdk::Obis kRateC = obis("1-0:1.8.3");
 constexpr sdk::Obis kMaxDemand = obis("1-0:1.6.0");
 constexpr sdk::Obis kDemandResetObject = obis("0-0:10.0.1");
 constexpr sdk::Obis kConfigParameter = obis("1-0:0.4.2");  // a sealable configuration parameter
-constexpr sdk::Obis kLinkState = obis("0-0:128.40.0");
-constexpr sdk::Obis kConnects = obis("0-0:128.40.1");
-constexpr sdk::Obis kDisconnects = obis("0-0:128.40.2");
-constexpr sdk::Obis kSent = obis("0-0:128.40.3");
-constexpr sdk::Obis kReceived = obis("0-0:128.40.4");
-constexpr sdk::Obis kRefused = obis("0-0:128.40.5");
-constexpr sdk::Obis kDropped = obis("0-0:128.40.6");
-constexpr sdk::Obis kLastError = obis("0-0:128.40.7");
-constexpr sdk::Obis kBroker = obis("0-0:128.40.8");
+constexpr sdk::Obis kLinkState = obis("0-0:128.50.0");
+constexpr sdk::Obis kConnects = obis("0-0:128.50.1");
+constexpr sdk::Obis kDisconnects = obis("0-0:128.50.2");
+constexpr sdk::Obis kSent = obis("0-0:128.50.3");
+constexpr sdk::Obis kReceived = obis("0-0:128.50.4");
+constexpr sdk::Obis kRefused = obis("0-0:128.50.5");
+constexpr sdk::Obis kDropped = obis("0-0:128.50.6");
+constexpr sdk::Obis kLastError = obis("0-0:128.50.7");
+constexpr sdk::Obis kBroker = obis("0-0:128.50.8");
 /// 2026-01-05T17:00:00Z: a quarter-hour boundary.
 constexpr std::int64_t kStartMs = 1'767'632'400'000;
 
