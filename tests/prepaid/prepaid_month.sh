@@ -16,7 +16,7 @@ fail() { echo "$*"; exit 1; }
 value() {
   grep -E "^  $1 " "$report" | awk '{ print $2 }' | tr -d '.' | sed -E 's/^(-?)0+([0-9])/\1\2/'
 }
-[ "$(grep -c '^-- plugin .*(running, 0 faults)' "$report")" -eq 2 ] || fail "$(grep '^-- plugin' "$report")"
+[ "$(grep -c '^-- plugin .*(running, 0 faults)' "$report")" -eq 3 ] || fail "$(grep '^-- plugin' "$report")"
 
 import=$(value '1-0:1\.8\.0')
 grid=$(value '0-0:128\.32\.1')
