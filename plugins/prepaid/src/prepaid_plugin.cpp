@@ -42,8 +42,8 @@ constexpr std::uint8_t kUnitCurrency = 10;  // DLMS/COSEM unit: (local) currency
 constexpr std::uint8_t kUnitSecond = 7;
 constexpr std::uint8_t kUnitWh = 30;
 constexpr std::uint8_t kUnitNone = 255;
-constexpr std::uint8_t kRolesAll = 0x0F;         // public (keypad, button), reader, shop
-constexpr std::uint8_t kRolesMeterShop = 0x0C;   // configurator, calibrator
+constexpr std::uint8_t kRolesAll = 0x0F;        // public (keypad, button), reader, shop
+constexpr std::uint8_t kRolesMeterShop = 0x0C;  // configurator, calibrator
 constexpr sdk::Obis kImportRegister = sdk::obis("1-0:1.8.0");
 constexpr const char* kAccountKey = "account";
 constexpr const char* kIdsKey = "used_ids";
@@ -97,7 +97,9 @@ Settings read_settings(const Host& host) {
     refuse(host, "sources: 1 to 4 sources");
   }
   s.ledger.sources = s.protection.sources = s.source_names.size();
-  const auto minor = [&](const char* key) { return host.config<std::int64_t>(key) * kMilliPerMinor; };
+  const auto minor = [&](const char* key) {
+    return host.config<std::int64_t>(key) * kMilliPerMinor;
+  };
   s.ledger.emergency_initial_limit_milli = minor("emergency_credit_initial_limit");
   s.ledger.emergency_limit_milli = minor("emergency_credit_limit");
   s.ledger.emergency_threshold_milli = minor("emergency_credit_threshold");

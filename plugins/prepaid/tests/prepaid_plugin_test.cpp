@@ -319,8 +319,9 @@ TEST(PrepaidPlugin, WhileTheTimeIsUnknownTheSettingDecidesAboutDisconnection) {
   rig.tick(0);
   EXPECT_EQ(rig.relay_operations(), "0:open 1:open");
 
-  Rig strict(options(
-      "initial_credit = 1\nemergency_credit_initial_limit = 0\nfriendly_when_time_unknown = false"));
+  Rig strict(options(R"(initial_credit = 1
+emergency_credit_initial_limit = 0
+friendly_when_time_unknown = false)"));
   strict.host.set_time_valid(false);
   strict.start();
   strict.relay_operations();
@@ -454,7 +455,8 @@ TEST(PrepaidPlugin, BadSettingsAreRefusedWithTheReason) {
   EXPECT_TRUE(refused(R"(meter_key = "1234")"));
   EXPECT_TRUE(refused(R"(time_zone = "Mars/Olympus_Mons")"));
   EXPECT_TRUE(refused(R"(active_source = "wind")"));
-  EXPECT_TRUE(refused(R"(sources = [{ name = "grid", price_per_kwh = 1 }, { name = "grid", price_per_kwh = 2 }])"));
+  EXPECT_TRUE(refused(R"(sources = [{ name = "grid", price_per_kwh = 1 },
+                                     { name = "grid", price_per_kwh = 2 }])"));
   EXPECT_TRUE(refused(R"(sources = [{ name = "grid" }])"));
   EXPECT_TRUE(refused(R"(friendly_hours = ["08:00-08:00"])"));
   EXPECT_TRUE(refused(R"(friendly_days = ["saturday"])"));

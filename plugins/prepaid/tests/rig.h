@@ -116,7 +116,8 @@ class Rig {
     const auto& trips = host.relay_trips();
     for (; seen_trips < trips.size(); ++seen_trips) {
       if (!out.empty()) out += ' ';
-      out += std::to_string(trips[seen_trips].relay) + (trips[seen_trips].open ? ":open" : ":close");
+      const auto& trip = trips[seen_trips];
+      out += std::to_string(trip.relay) + (trip.open ? ":open" : ":close");
     }
     return out;
   }

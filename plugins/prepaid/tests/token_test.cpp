@@ -136,7 +136,8 @@ TEST(Money, AmountsReadAndShowExactly) {
 
 /// Runs the vending tool; its standard output.
 std::string run_tool(const std::string& arguments) {
-  const std::string command = std::string(METER_PREPAID_TOKEN_TOOL) + " " + arguments + " 2>/dev/null";
+  const std::string command =
+      std::string(METER_PREPAID_TOKEN_TOOL) + " " + arguments + " 2>/dev/null";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   std::string out;
   if (!pipe) return out;

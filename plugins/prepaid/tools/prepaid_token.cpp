@@ -46,7 +46,8 @@ std::optional<std::int64_t> parse_utc(const std::string& text) {
 }
 
 std::string utc_of_id(std::uint32_t id) {
-  const date::sys_time<std::chrono::milliseconds> t{std::chrono::milliseconds{token_id_time_ms(id)}};
+  const date::sys_time<std::chrono::milliseconds> t{
+      std::chrono::milliseconds{token_id_time_ms(id)}};
   return date::format("%Y-%m-%dT%H:%MZ", date::floor<std::chrono::minutes>(t));
 }
 
@@ -67,7 +68,8 @@ int main(int argc, char** argv) {
   long long id_option = -1;
   auto* make = app.add_subcommand("make", "make a credit token for a meter key");
   make->add_option("--key", key_hex, "the meter key, 64 hex digits");
-  make->add_option("--key-file", key_file, "a file holding the meter key")->check(CLI::ExistingFile);
+  make->add_option("--key-file", key_file, "a file holding the meter key")
+      ->check(CLI::ExistingFile);
   make->add_option("--amount", amount_text, "credit in major units, e.g. 20.00")->required();
   make->add_option("--decimals", decimals, "decimals of the currency's minor unit")
       ->check(CLI::Range(0, 3));
@@ -79,7 +81,8 @@ int main(int argc, char** argv) {
   std::string token_text;
   auto* check = app.add_subcommand("check", "read a token back with a meter key");
   check->add_option("--key", key_hex, "the meter key, 64 hex digits");
-  check->add_option("--key-file", key_file, "a file holding the meter key")->check(CLI::ExistingFile);
+  check->add_option("--key-file", key_file, "a file holding the meter key")
+      ->check(CLI::ExistingFile);
   check->add_option("--decimals", decimals, "decimals of the currency's minor unit")
       ->check(CLI::Range(0, 3));
   check->add_option("token", token_text, "the 20 digits")->required();
@@ -96,7 +99,8 @@ int main(int argc, char** argv) {
   }
   const auto key = read_key(key_hex, key_file);
   if (!key) {
-    std::cerr << "prepaid-token: the meter key must be 64 hexadecimal digits (--key or --key-file)\n";
+    std::cerr << "prepaid-token: the meter key must be 64 hexadecimal digits "
+                 "(--key or --key-file)\n";
     return 2;
   }
   if (make->parsed()) {
