@@ -129,15 +129,31 @@ Outcome<ManufacturerIdentification> manufacturer_identification(MeterSession& s)
   return *id;
 }
 
+// A table identify shows but can do without: its refusal is shown in its place; a link
+// failure still ends the command.
+Outcome<std::optional<Bytes>> optional_table(MeterSession& s, std::uint16_t t, std::string& why) {
+  auto data = s.read_table(t);
+  if (data) return std::optional<Bytes>(std::move(*data));
+  if (data.failure().exit == Exit::link) return data.failure();
+  why = "(" + data.failure().message + ")";
+  return std::optional<Bytes>{};
+}
+
 Outcome<void> identify(MeterSession& s, std::ostream& out) {
   auto id = manufacturer_identification(s);
   if (!id) return id.failure();
-  auto st5 = s.read_table(table::kDeviceIdentification);
+  std::string device = "(ST-5 of another size)";
+  std::string seal = "(ST-3 of another size)";
+  auto st5 = optional_table(s, table::kDeviceIdentification, device);
   if (!st5) return st5.failure();
-  auto st3 = s.read_table(table::kModeStatus);
+  if (*st5) {
+    if (auto text = decode_device_identification(**st5)) device = *text;
+  }
+  auto st3 = optional_table(s, table::kModeStatus, seal);
   if (!st3) return st3.failure();
-  const auto device = decode_device_identification(*st5);
-  const auto seal = describe_seal(*st3);
+  if (*st3) {
+    if (auto text = describe_seal(**st3)) seal = *text;
+  }
   const auto& identity = s.identity();
   std::vector<std::vector<std::string>> rows = {
       {"protocol:", fmt::format("{}, version {}.{}", protocol_name(identity.standard),
@@ -147,8 +163,8 @@ Outcome<void> identify(MeterSession& s, std::ostream& out) {
       {"hardware:", fmt::format("{}.{}", id->hw_version, id->hw_revision)},
       {"firmware:", fmt::format("{}.{}", id->fw_version, id->fw_revision)},
       {"serial number:", id->serial_number},
-      {"device id:", device ? *device : "(ST-5 of another size)"},
-      {"seal:", seal ? *seal : "(ST-3 of another size)"},
+      {"device id:", device},
+      {"seal:", seal},
       {"role:", s.password_given()
                     ? "the password's: reader, configurator or calibrator (C12.18 does not "
                       "say which)"

@@ -2,6 +2,9 @@
 // and the message and exit code of every refusal; and once over TCP on 127.0.0.1.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <stdlib.h>
+
 #include <atomic>
 #include <thread>
 
@@ -49,6 +52,19 @@ TEST(MeterctlCommands, IdentifyShowsTheManufacturerModelSerialAndRole) {
   ASSERT_EQ(reader.exit, kOk) << reader.err;
   EXPECT_TRUE(contains(reader.out, "role:           the password's")) << reader.out;
   EXPECT_EQ(bench.meter.last_user, "shop-7");
+}
+
+TEST(MeterctlCommands, IdentifyShowsARefusedTableInItsPlace) {
+  Bench bench;
+  bench.meter.refused_tables[5] = c1218::ResponseCode::onp;
+  const auto r = bench.run({"identify"});
+  ASSERT_EQ(r.exit, kOk) << r.err;
+  EXPECT_TRUE(contains(r.out, "device id:      (table ST-5 was refused: operation not possible "
+                              "(onp))\n"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "serial number:  2026-0001\n"));
+  bench.meter.refused_tables[1] = c1218::ResponseCode::onp;  // ST-1 is what identify is for
+  EXPECT_EQ(bench.run({"identify"}).exit, kRefused);
 }
 
 TEST(MeterctlCommands, ReadPrintsObjectsWithTheirUnitsAndScalers) {
@@ -377,6 +393,40 @@ TEST(MeterctlTcp, IdentifiesAMeterListeningOnTheLoopbackAddress) {
   serving.join();
   EXPECT_EQ(exit, kOk) << err.str();
   EXPECT_EQ(out.str(), "1-0:1.8.0  123.456789 kWh\n");
+}
+
+TEST(MeterctlDevice, ReadsThroughAPseudoTerminalAsThroughAProbe) {
+  using namespace std::chrono_literals;
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::grantpt(master), 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  const std::string device = ::ptsname(master);
+  c1218::FdTransport meter_side(master);
+  TestMeter meter;
+  c1218::Server server(meter);
+  std::atomic<bool> stop{false};
+  std::thread serving([&] { c1218::test::serve(server, meter_side, stop, 60s); });
+  std::ostringstream out;
+  std::ostringstream err;
+  const int exit = meterctl_main({"--device", device, "--password", "dev-configurator", "multiplier", "7"},
+                                 connect, out, err);
+  stop = true;
+  serving.join();
+  EXPECT_EQ(exit, kOk) << err.str();
+  EXPECT_EQ(out.str(), "display multiplier set to 7\n");
+  EXPECT_EQ(integer(meter, "0-0:128.8.0"), 7);
+}
+
+TEST(MeterctlDevice, NoSuchDeviceIsExitCode3) {
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(meterctl_main({"--device", "/dev/nonexistent-optical-probe", "identify"}, connect, out,
+                          err),
+            kConnect);
+  EXPECT_TRUE(contains(err.str(), "meterctl: cannot open the optical probe "
+                                  "/dev/nonexistent-optical-probe: "))
+      << err.str();
 }
 
 TEST(MeterctlTcp, NothingListeningIsExitCode3) {

@@ -91,6 +91,9 @@ class TestMeter final : public c1218::Endpoint {
 
   c1218::TableResult read(std::uint16_t table, std::optional<c1218::Range> range) override {
     if (!tables_) return {c1218::ResponseCode::isss, {}};
+    if (const auto refused = refused_tables.find(table); refused != refused_tables.end()) {
+      return {refused->second, {}};
+    }
     const auto r = range ? tables_->read(table, range->offset, range->count) : tables_->read(table);
     return {static_cast<c1218::ResponseCode>(r.code), r.data};
   }
@@ -110,6 +113,7 @@ class TestMeter final : public c1218::Endpoint {
   bool port_enabled = true;
   int logoffs = 0;
   std::string last_user;
+  std::map<std::uint16_t, c1218::ResponseCode> refused_tables;  ///< reads answered so
 
  private:
   std::unique_ptr<c1219::Tables> tables_;
