@@ -350,8 +350,7 @@ Outcome<std::unique_ptr<c1218::Transport>> connect(const Target& target) {
   if (target.kind == Target::Kind::device) {
     auto device = c1218::FdTransport::open_device(target.path, kProbeBaud);
     if (!device) {
-      return Failure{Exit::connect, fmt::format("cannot open the optical probe {}: {}",
-                                                target.path, device.error().message)};
+      return Failure{Exit::connect, "the optical probe cannot be used: " + device.error().message};
     }
     return std::unique_ptr<c1218::Transport>(
         std::make_unique<c1218::FdTransport>(std::move(*device)));
@@ -359,8 +358,7 @@ Outcome<std::unique_ptr<c1218::Transport>> connect(const Target& target) {
   auto socket = c1218::tcp_connect(target.host, target.port,
                                    c1218::Clock::now() + kConnectTimeout);
   if (!socket) {
-    return Failure{Exit::connect,
-                   fmt::format("cannot connect to {}: {}", target.text, socket.error().message)};
+    return Failure{Exit::connect, "no link to the meter: " + socket.error().message};
   }
   return std::unique_ptr<c1218::Transport>(
       std::make_unique<c1218::FdTransport>(std::move(*socket)));

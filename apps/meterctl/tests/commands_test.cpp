@@ -424,7 +424,7 @@ TEST(MeterctlDevice, NoSuchDeviceIsExitCode3) {
   EXPECT_EQ(meterctl_main({"--device", "/dev/nonexistent-optical-probe", "identify"}, connect, out,
                           err),
             kConnect);
-  EXPECT_TRUE(contains(err.str(), "meterctl: cannot open the optical probe "
+  EXPECT_TRUE(contains(err.str(), "meterctl: the optical probe cannot be used: cannot open "
                                   "/dev/nonexistent-optical-probe: "))
       << err.str();
 }
@@ -442,7 +442,8 @@ TEST(MeterctlTcp, NothingListeningIsExitCode3) {
                                   "identify"},
                                  connect, out, err);
   EXPECT_EQ(exit, kConnect);
-  EXPECT_TRUE(contains(err.str(), "meterctl: cannot connect to tcp://127.0.0.1:")) << err.str();
+  EXPECT_TRUE(contains(err.str(), "meterctl: no link to the meter: cannot connect to 127.0.0.1:"))
+      << err.str();
 }
 
 }  // namespace
