@@ -312,6 +312,41 @@ std::vector<Seed> seeds() {
       .run(procedure::kBillingPreset, cat({{2}, le(123'456, 8)}))
       .read(23, 2)
       .close();
+
+  // The clock and the meter id written as objects (MP-6), with every value type, and the time
+  // tables read after each clock: a daylight saving gap, an ambiguous hour, far years.
+  all.emplace_back("10-configurator-clock-and-values", Setup{1024, 8, true});
+  all.back().open("shop-configurator");
+  for (const char* clock : {"2026-03-08 02:30:00", "2026-11-01 01:30:00", "2000-02-29 00:00:00",
+                            "9999-12-31 23:59:59", "0000-01-01 00:00:00", "2026-02-30 12:00:00",
+                            "time unknown......."}) {
+    all.back()
+        .run(procedure::kWriteObject, cat({obis(0, 0, 1, 0, 0, 255), text_value(clock)}))
+        .read(3)
+        .read(52)
+        .read(53)
+        .read(55)
+        .run(procedure::kSetDateTime, {0x01, 0, 0, 0, 23, 59, 59, 0x00})
+        .run(procedure::kSetDateTime, {0x02, 24, 2, 29, 0, 0, 0, 0x00});
+  }
+  all.back()
+      .run(procedure::kWriteObject, cat({obis(0, 0, 96, 1, 8, 255), text_value("A\x01" "B")}))
+      .read(5)
+      .write(5, 10, text("X"))
+      .run(procedure::kWriteObject, cat({obis(0, 0, 96, 1, 8, 255), text_value("\xe2\x82\xac-\xc3")}))
+      .read(5)
+      .write(5, 10, text("Y"))
+      .run(procedure::kWriteObject, cat({obis(0, 0, 128, 1, 3, 255), boolean(true)}))
+      .run(procedure::kWriteObject, cat({obis(0, 0, 128, 1, 3, 255), {1, 2}}))
+      .run(procedure::kWriteObject, cat({obis(0, 0, 128, 8, 0, 255), {3}, le(5, 8)}))
+      .run(procedure::kWriteObject, cat({obis(0, 0, 128, 8, 0, 255), {4}, le(0x4014000000000000, 8)}))
+      .run(procedure::kWriteObject, cat({obis(0, 0, 128, 8, 0, 255), {6}, le(2, 4), {7, 8}}))
+      .run(procedure::kWriteObject, cat({obis(0, 0, 128, 8, 0, 255), {5}, le(0xFFFFFFFF, 4)}))
+      .run(procedure::kWriteObject, cat({obis(0, 0, 128, 8, 0, 255), {7}}))
+      .run(procedure::kWriteObject, obis(0, 0, 128, 8, 0, 255))
+      .run(procedure::kReadObject, obis(0, 0, 1, 0, 0, 255))
+      .read(meter::c1219::table::kObjectValue)
+      .close();
   return all;
 }
 
