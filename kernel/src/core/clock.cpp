@@ -40,7 +40,7 @@ Result<Clock> Clock::create(const TimeSource& source, EventBus& bus, std::string
 }
 
 Clock::Clock(const TimeSource& source, EventBus& bus, const date::time_zone* zone, bool valid)
-    : source_(&source), bus_(&bus), zone_(zone), valid_(valid) {
+    : source_(&source), bus_(&bus), zone_(zone), powered_up_(source.monotonic()), valid_(valid) {
   arm();
 }
 

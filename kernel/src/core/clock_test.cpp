@@ -124,5 +124,17 @@ TEST(Clock, TimeSetYearsAheadDoesNotFloodTheBus) {
   EXPECT_EQ(f.midnights.size(), 367u) << "detection re-armed at the present day";
 }
 
+TEST(Clock, UptimeCountsFromThisPowerUpNotFromTheSourcesOrigin) {
+  // A real-time meter's source is the machine's monotonic clock, which counts from its boot; a
+  // simulated meter's source keeps running across its simulated power cycles.
+  VirtualTimeSource time(utc(2026_y / 1 / 1));
+  EventBus bus;
+  time.advance(hours{3});
+  Clock clock = *Clock::create(time, bus, "UTC", true);
+  EXPECT_EQ(clock.uptime(), Milliseconds{0});
+  time.advance(minutes{5});
+  EXPECT_EQ(clock.uptime(), minutes{5});
+}
+
 }  // namespace
 }  // namespace meter::kernel

@@ -69,7 +69,9 @@ class Clock {
 
   /// Meter time, UTC. Only meaningful while valid().
   UtcTime now() const noexcept { return source_->utc() + offset_; }
-  Uptime uptime() const noexcept { return source_->monotonic(); }
+  /// Time since this power-up (since the clock was made), whatever the source's origin: the
+  /// system's monotonic clock counts from the machine's boot, not from the meter's power-up.
+  Uptime uptime() const noexcept { return source_->monotonic() - powered_up_; }
   bool valid() const noexcept { return valid_; }
 
   /// Sets the meter's time (a time sync, a meter-shop command); publishes TimeChanged with the
@@ -97,6 +99,7 @@ class Clock {
   const TimeSource* source_;
   EventBus* bus_;
   const date::time_zone* zone_;
+  Uptime powered_up_;  // the source's monotonic time when this clock was made
   Milliseconds offset_{0};
   UtcTime next_midnight_{};
   bool valid_;
