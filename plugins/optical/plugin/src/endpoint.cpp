@@ -98,8 +98,7 @@ c1219::Identification identification_from(sdk::Host& host) {
   return id;
 }
 
-MeterEndpoint::MeterEndpoint(sdk::Host& host, c1219::Identification identification)
-    : host_(host), identification_(std::move(identification)), objects_(host) {}
+MeterEndpoint::MeterEndpoint(sdk::Host& host) : host_(host), objects_(host) {}
 
 MeterEndpoint::~MeterEndpoint() { logoff(); }
 
@@ -117,7 +116,7 @@ c1218::ResponseCode MeterEndpoint::logon(std::uint16_t user_id, std::string_view
   user_ = fmt::format("{} ({})", user.substr(0, user.find_last_not_of(kPadding) + 1), user_id);
   objects_.set_session(0);
   role_ = 0;
-  tables_ = std::make_unique<c1219::Tables>(objects_, identification_);
+  tables_ = std::make_unique<c1219::Tables>(objects_, identification_from(host_));
   host_.info(fmt::format("optical port: session opened by user {}", user_));
   return c1218::ResponseCode::ok;
 }

@@ -48,7 +48,9 @@ struct LogonCounters {
 
 class MeterEndpoint final : public c1218::Endpoint {
  public:
-  MeterEndpoint(sdk::Host& host, c1219::Identification identification);
+  /// The identification is read from the nameplate and firmware objects at each logon, so a
+  /// session sees the objects registered after the plugin started (the firmware identifier).
+  explicit MeterEndpoint(sdk::Host& host);
   ~MeterEndpoint() override;
 
   c1218::Identity identity() override;
@@ -66,7 +68,6 @@ class MeterEndpoint final : public c1218::Endpoint {
 
  private:
   sdk::Host& host_;
-  c1219::Identification identification_;
   HostObjects objects_;
   std::unique_ptr<c1219::Tables> tables_;  // from logon to logoff
   std::int32_t role_ = 0;

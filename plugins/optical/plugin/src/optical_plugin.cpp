@@ -39,7 +39,7 @@ class OpticalPort {
   }
 
   Status start() {
-    endpoint_ = std::make_unique<MeterEndpoint>(host_, identification_from(host_));
+    endpoint_ = std::make_unique<MeterEndpoint>(host_);
     server_ = std::make_unique<c1218::Server>(*endpoint_, server_config_);
     server_->set_log([this](std::string_view line) { host_.info(fmt::format("optical port: {}", line)); });
     std::string error;

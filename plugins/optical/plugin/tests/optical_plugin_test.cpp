@@ -39,13 +39,14 @@ class OpticalRig {
     host.set_object(obis("0-0:96.1.0"), std::string("MPR2S-000001"));
     host.set_object(obis("0-0:96.1.2"), std::string("MPR-2S"));
     host.set_object(obis("0-0:96.1.5"), std::string("MPR"));
-    host.set_object(obis("1-0:0.2.0"), std::string("meterd 0.3.0"));
     host.set_object(obis("1-0:1.8.0"), std::int64_t{123'456});
     host.describe_object(obis("1-0:1.8.0"), 0, METER_PARAMETER_READ_ONLY, 30, -3);
     host.set_object(obis("0-0:128.7.1"), std::int64_t{123'456});
     host.describe_object(obis("0-0:128.7.1"), 4, METER_PARAMETER_CONFIGURATION, 30, -3);
     EXPECT_EQ(host.create(), Status::ok);
     EXPECT_EQ(host.start(), Status::ok);
+    // As in meterd: the software identification is registered after the plugins have started.
+    host.set_object(obis("1-0:0.2.0"), std::string("meterd 0.3.0"));
   }
 
   std::uint16_t port() {
