@@ -71,7 +71,6 @@ std::uint64_t fingerprint(const Value& v) {
         } else if constexpr (std::is_integral_v<T>) {
           mix64(static_cast<std::uint64_t>(x));
         } else {
-          mix(static_cast<std::uint8_t>(x.size()));
           std::size_t i = 0;
           for (; i + 8 <= x.size(); i += 8) {  // a word at a time: the audit log is kilobytes
             std::uint64_t word = 0;
