@@ -48,6 +48,10 @@ Result<void> EnergyRegisters::preset(EnergyRegister r, std::int64_t value_mwh) {
     return fail("only the +kWh and -kWh registers can be reset or preset");
   }
   if (value_mwh < 0) return fail(fmt::format("a register cannot be set negative ({} mWh)", value_mwh));
+  if (value_mwh > kMaxPresetMwh) {
+    return fail(fmt::format("a preset of {} mWh is beyond the largest reading, {} mWh", value_mwh,
+                            kMaxPresetMwh));
+  }
   state_.mwh[index_of(r)] = value_mwh;
   state_.remainder_nwh[index_of(r)] = 0;
   return {};

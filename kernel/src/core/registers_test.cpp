@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
 
 namespace meter::kernel {
@@ -95,6 +96,15 @@ TEST(EnergyRegisters, PresetOnlyTheActiveRegistersAndNeverNegative) {
   EXPECT_FALSE(r.preset(EnergyRegister::reactive_q1, 0));
   EXPECT_FALSE(r.preset(EnergyRegister::import_active, -1));
   EXPECT_EQ(r.mwh(EnergyRegister::import_active), 5000);
+}
+
+TEST(EnergyRegisters, APresetBeyondTheLargestReadingIsRefusedAndChangesNothing) {
+  EnergyRegisters regs;
+  ASSERT_TRUE(regs.preset(EnergyRegister::import_active, 5));
+  EXPECT_FALSE(regs.preset(EnergyRegister::import_active, EnergyRegisters::kMaxPresetMwh + 1));
+  EXPECT_FALSE(regs.preset(EnergyRegister::import_active, INT64_MAX));
+  EXPECT_EQ(regs.mwh(EnergyRegister::import_active), 5);
+  EXPECT_TRUE(regs.preset(EnergyRegister::import_active, EnergyRegisters::kMaxPresetMwh));
 }
 
 }  // namespace

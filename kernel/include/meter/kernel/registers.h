@@ -37,8 +37,13 @@ class EnergyRegisters {
   /// of range: a damaged store must never become a meter reading.
   Result<void> restore(const Snapshot& stored);
 
+  /// The largest reading a preset may set: 999 999 999.999 kWh. A meter booking 100 kW for a
+  /// century from there stays nine thousand times below the int64 register's limit.
+  static constexpr std::int64_t kMaxPresetMwh = 999'999'999'999'999;
+
   /// Billing reset or preset (meter shop, through the parameter gate only): sets an active
-  /// register to `value_mwh`, clearing its remainder. Refused for negative values.
+  /// register to `value_mwh`, clearing its remainder. Refused for negative values and above
+  /// kMaxPresetMwh.
   Result<void> preset(EnergyRegister r, std::int64_t value_mwh);
 
  private:
