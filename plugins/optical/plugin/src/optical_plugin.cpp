@@ -122,7 +122,7 @@ class OpticalPort {
   void attach(Fd fd) {
     connection_ = std::move(fd);
     watch_ = host_.watch(connection_.get(), METER_IO_READABLE,
-                         [this](int fd, int ready) { on_ready(fd, ready); });
+                         [this](int ready_fd, int ready) { on_ready(ready_fd, ready); });
   }
 
   /// The probe went away: the session (and its logon) ends; a listener waits for the next.
