@@ -3,6 +3,8 @@
 // broken ones (garbage, bad CRC, truncated, oversize, out of sequence), in fuzz_input.h's layout.
 //   c1218_fuzz_corpus <dir>          writes the seeds into <dir>
 //   c1218_fuzz_corpus --check <dir>  exits 1 unless <dir> holds every seed as generated
+#include "corpus_files.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -309,36 +311,8 @@ std::vector<Seed> seeds() {
   return all;
 }
 
-Bytes read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  namespace fs = std::filesystem;
-  const bool check = argc == 3 && std::strcmp(argv[1], "--check") == 0;
-  if (argc != 2 && !check) {
-    std::fprintf(stderr, "usage: c1218_fuzz_corpus [--check] <dir>\n");
-    return 2;
-  }
-  const fs::path dir = argv[argc - 1];
-  int stale = 0;
-  for (const auto& seed : seeds()) {
-    const fs::path path = dir / seed.name();
-    if (check) {
-      if (!fs::exists(path) || read_file(path) != seed.bytes()) {
-        std::fprintf(stderr, "corpus: %s is missing or differs from the generator\n",
-                     path.c_str());
-        ++stale;
-      }
-      continue;
-    }
-    fs::create_directories(dir);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(seed.bytes().data()),
-              static_cast<std::streamsize>(seed.bytes().size()));
-  }
-  return stale == 0 ? 0 : 1;
+  return meter::c1218::fuzz::write_or_check_corpus(argc, argv, "c1218_fuzz_corpus", seeds());
 }
