@@ -68,6 +68,25 @@ std::vector<std::string> Display::annunciators() const {
   return out;
 }
 
+namespace {
+
+/// An integer object's value with its scaler applied exactly, in decimal: 1234 with scaler -2 is
+/// "12.34", -8 with -5 is "-0.00008", 7 with 2 is "700". No floating point: a balance or a
+/// counter reads on the LCD exactly as the object holds it.
+std::string scaled_text(bool negative, std::uint64_t magnitude, std::int8_t scaler) {
+  std::string digits = std::to_string(magnitude);
+  if (scaler > 0) {
+    digits.append(static_cast<std::size_t>(scaler), '0');
+  } else {
+    const auto decimals = static_cast<std::size_t>(-scaler);
+    if (digits.size() <= decimals) digits.insert(0, decimals + 1 - digits.size(), '0');
+    digits.insert(digits.size() - decimals, 1, '.');
+  }
+  return negative ? "-" + digits : digits;
+}
+
+}  // namespace
+
 Screen Display::render_object(const Obis& id) const {
   Screen s;
   s.label = fmt::format("{}.{}.{}", id.c, id.d, id.e);
@@ -99,6 +118,11 @@ Screen Display::render_object(const Obis& id) const {
   }
   if (const auto* d = std::get_if<double>(&*value)) {
     s.value = fmt::format("{:.2f}", *d * std::pow(10.0, info->scaler));
+  } else if (const auto* i = std::get_if<std::int64_t>(&*value); i && info->scaler != 0) {
+    s.value = scaled_text(*i < 0, *i < 0 ? 0 - static_cast<std::uint64_t>(*i)
+                                         : static_cast<std::uint64_t>(*i), info->scaler);
+  } else if (const auto* u = std::get_if<std::uint64_t>(&*value); u && info->scaler != 0) {
+    s.value = scaled_text(false, *u, info->scaler);
   } else {
     s.value = to_string(*value);
   }

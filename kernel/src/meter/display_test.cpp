@@ -138,5 +138,27 @@ TEST_F(DisplayTest, SoftwareIdShowsTheShortIdentifier) {
   EXPECT_EQ(d.render(0).label, "ID");
 }
 
+TEST_F(DisplayTest, AnIntegerObjectShowsItsScalerExactly) {
+  std::int64_t balance = -8;
+  ObjectInfo money;
+  money.id = obis("0-0:128.30.0");
+  money.type = ValueType::integer;
+  money.scaler = -5;
+  ASSERT_TRUE(registry.add(money, [&balance] { return Value{balance}; }));
+  ObjectInfo count;
+  count.id = obis("0-0:128.30.1");
+  count.type = ValueType::unsigned_integer;
+  count.scaler = 2;
+  ASSERT_TRUE(registry.add(count, [] { return Value{std::uint64_t{7}}; }));
+  auto s = settings();
+  s.items = {{DisplayItem::Kind::object, obis("0-0:128.30.0"), "0-0:128.30.0"},
+             {DisplayItem::Kind::object, obis("0-0:128.30.1"), "0-0:128.30.1"}};
+  Display d(registry, s, "0.1.0");
+  EXPECT_EQ(d.render(0).value, "-0.00008");
+  balance = 4'000'008;
+  EXPECT_EQ(d.render(0).value, "40.00008");
+  EXPECT_EQ(d.render(1).value, "700");
+}
+
 }  // namespace
 }  // namespace meter::kernel
