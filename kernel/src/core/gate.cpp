@@ -310,7 +310,8 @@ Result<Session> ParameterGate::logon(Interface via, std::string_view password) {
   if (uptime < p.locked_until) {
     return refuse("locked", ErrorKind::locked,
                   fmt::format("the {} is locked for another {} s", to_string(via),
-                              (p.locked_until - uptime).count() / 1000 + 1));
+                              std::chrono::ceil<std::chrono::seconds>(p.locked_until - uptime)
+                                  .count()));
   }
   std::optional<Role> role;
   if (verify(config_.calibrator_password_hash, password)) {

@@ -666,5 +666,14 @@ TEST_F(GateTest, EachRefusalSaysItsKind) {
   EXPECT_EQ(kind(gate.write(kMultiplier, Value{std::int64_t{2}}, Session{99})), ErrorKind::denied);
 }
 
+TEST_F(GateTest, ALockedPortSaysHowManySecondsAreLeftRoundedUp) {
+  configure(2);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(gate.logon(Interface::optical_port, "guess"));
+  auto refused = gate.logon(Interface::optical_port, "config-pw");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("locked for another 600 s"), std::string::npos)
+      << refused.error().message;
+}
+
 }  // namespace
 }  // namespace meter::kernel
