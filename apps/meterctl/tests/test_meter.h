@@ -95,13 +95,13 @@ class TestMeter final : public c1218::Endpoint {
       return {refused->second, {}};
     }
     const auto r = range ? tables_->read(table, range->offset, range->count) : tables_->read(table);
-    return {static_cast<c1218::ResponseCode>(r.code), r.data};
+    return {r.code, r.data};
   }
 
   c1218::ResponseCode write(std::uint16_t table, std::optional<std::uint32_t> offset,
                             std::span<const std::uint8_t> data) override {
     if (!tables_) return c1218::ResponseCode::isss;
-    return static_cast<c1218::ResponseCode>(tables_->write(table, offset.value_or(0), data));
+    return tables_->write(table, offset.value_or(0), data);
   }
 
   FakeSource source;

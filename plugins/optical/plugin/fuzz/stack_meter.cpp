@@ -207,7 +207,7 @@ c1218::TableResult CheckedEndpoint::read(std::uint16_t table, std::optional<c121
   auto result = range ? tables_->read(table, range->offset, range->count) : tables_->read(table);
   check(snapshot() == before, "a read changed an object");
   check_read(table, range, result);
-  return {static_cast<c1218::ResponseCode>(result.code), std::move(result.data)};
+  return {result.code, std::move(result.data)};
 }
 
 void CheckedEndpoint::check_read(std::uint16_t table, std::optional<c1218::Range> range,
@@ -308,7 +308,7 @@ c1218::ResponseCode CheckedEndpoint::write(std::uint16_t table, std::optional<st
   const std::uint32_t at = offset.value_or(0);
   const Code code = tables_->write(table, at, data);
   check_write(table, at, data, code, before, role, sealed, st5, st8);
-  return static_cast<c1218::ResponseCode>(code);
+  return code;
 }
 
 void CheckedEndpoint::check_write(std::uint16_t table, std::uint32_t offset,

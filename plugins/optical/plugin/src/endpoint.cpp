@@ -8,11 +8,6 @@ namespace meter::plugins::optical {
 
 namespace {
 
-c1218::ResponseCode to_c1218(c1219::ResponseCode code) {
-  // Both enumerations keep the wire values of C12.18.
-  return static_cast<c1218::ResponseCode>(static_cast<std::uint8_t>(code));
-}
-
 std::string text_of(sdk::Host& host, const char* code) {
   auto value = host.read(*sdk::parse_obis(code));
   if (!value) return {};
@@ -157,13 +152,13 @@ void MeterEndpoint::logoff() {
 c1218::TableResult MeterEndpoint::read(std::uint16_t table, std::optional<c1218::Range> range) {
   if (!tables_) return {c1218::ResponseCode::isss, {}};
   const auto r = range ? tables_->read(table, range->offset, range->count) : tables_->read(table);
-  return {to_c1218(r.code), r.data};
+  return {r.code, r.data};
 }
 
 c1218::ResponseCode MeterEndpoint::write(std::uint16_t table, std::optional<std::uint32_t> offset,
                                          std::span<const std::uint8_t> data) {
   if (!tables_) return c1218::ResponseCode::isss;
-  return to_c1218(tables_->write(table, offset.value_or(0), data));
+  return tables_->write(table, offset.value_or(0), data);
 }
 
 }  // namespace meter::plugins::optical

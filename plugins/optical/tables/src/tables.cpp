@@ -10,23 +10,6 @@
 
 namespace meter::c1219 {
 
-const char* to_string(ResponseCode code) noexcept {
-  switch (code) {
-    case ResponseCode::ok: return "ok";
-    case ResponseCode::err: return "err";
-    case ResponseCode::sns: return "sns";
-    case ResponseCode::isc: return "isc";
-    case ResponseCode::onp: return "onp";
-    case ResponseCode::iar: return "iar";
-    case ResponseCode::bsy: return "bsy";
-    case ResponseCode::dnr: return "dnr";
-    case ResponseCode::dlk: return "dlk";
-    case ResponseCode::rno: return "rno";
-    case ResponseCode::isss: return "isss";
-  }
-  return "unknown";
-}
-
 namespace detail {
 
 std::optional<std::int64_t> MeterView::integer(const Obis& id) {

@@ -155,7 +155,7 @@ TEST_F(C1219Decade0, PartialReadsAtTheEdges) {
 TEST_F(C1219Decade0, ResponseCodesHaveTheirC1218Numbers) {
   EXPECT_EQ(static_cast<int>(ResponseCode::dlk), 0x08);
   EXPECT_EQ(static_cast<int>(ResponseCode::isss), 0x0A);
-  EXPECT_STREQ(to_string(ResponseCode::iar), "iar");
+  EXPECT_EQ(to_string(ResponseCode::iar), "iar");
 }
 
 }  // namespace

@@ -9,28 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "meter/c1218/codes.h"
 #include "meter/c1219/identification.h"
 #include "meter/c1219/object_source.h"
 
 namespace meter::c1219 {
 
-/// C12.18 response codes, as the table layer answers a read or a write.
-enum class ResponseCode : std::uint8_t {
-  ok = 0x00,    ///< acknowledge
-  err = 0x01,   ///< error: rejected for no other listed reason
-  sns = 0x02,   ///< service not supported: no such table
-  isc = 0x03,   ///< insufficient security clearance: the session's role may not do this
-  onp = 0x04,   ///< operation not possible: a write to a read-only table
-  iar = 0x05,   ///< inappropriate action requested: offset or count beyond the table, bad value
-  bsy = 0x06,   ///< device busy
-  dnr = 0x07,   ///< data not ready: ST-8 before any procedure ran
-  dlk = 0x08,   ///< data locked: the meter is sealed
-  rno = 0x09,   ///< renegotiate request
-  isss = 0x0A,  ///< invalid service sequence state
-};
-
-/// "ok", "sns", ... for logs and test messages.
-const char* to_string(ResponseCode code) noexcept;
+/// The table layer answers a read or a write with C12.18's own response codes (TABLES.md,
+/// "Response codes": sns no such table, isc the role may not, onp read-only, iar out of range or
+/// a bad value, dnr nothing posted yet, dlk the meter is sealed).
+using ResponseCode = c1218::ResponseCode;
+using c1218::to_string;
 
 /// Table numbers: standard tables 0..2047, manufacturer tables 2048 + n (MT-n).
 namespace table {
