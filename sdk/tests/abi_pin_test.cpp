@@ -14,9 +14,9 @@
 namespace {
 
 constexpr const char* kAbiSha256 =
-    "b64ba1f4bdb08aabd7345ce9adf4bbbbf4c5b570e88b39d95690332a3d06f6d8";
+    "d2690a97f3dcbe622c0d514fbdad401831bd0e7938234ea9ddf07f31dbc27ae3";
 constexpr int kAbiMajor = 1;
-constexpr int kAbiMinor = 2;
+constexpr int kAbiMinor = 3;
 
 std::string sha256_hex(const std::string& bytes) {
   unsigned char digest[crypto_hash_sha256_BYTES];

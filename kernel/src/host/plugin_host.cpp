@@ -66,6 +66,7 @@ struct PluginHost::Plugin {
   std::map<std::uint64_t, Session> sessions;  // port logons (ABI 1.2), by the gate's id
   std::string lent_description;               // object_info's description, lent until the next
   std::optional<std::vector<NvmWrite>> transaction;
+  std::vector<ConfigProblem> config_problems;  // reported during create or start (ABI 1.3)
   int start_rank = -1;
 
   bool has(const std::string& capability) const {
@@ -835,6 +836,20 @@ struct HostApi {
     });
   }
 
+  // ----- ABI 1.3: configuration errors, simulation ---------------------------------------
+
+  static meter_status config_error(meter_host_context* c, const char* key, const char* message) {
+    return guard([&]() -> meter_status {
+      auto& p = self(c);
+      if (key == nullptr || message == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      p.config_problems.push_back({key, message});
+      return METER_STATUS_OK;
+    });
+  }
+  static std::int32_t simulated(meter_host_context* c) {
+    return self(c).host->config_.simulated ? 1 : 0;
+  }
+
   static void fill(Plugin& p) {
     p.api.struct_size = sizeof(meter_host_api);
     p.api.abi_major = METER_ABI_MAJOR;
@@ -869,6 +884,8 @@ struct HostApi {
     p.api.session_write = &session_write;
     p.api.object_info = &object_info;
     p.api.list_objects = &list_objects;
+    p.api.config_error = &config_error;
+    p.api.simulated = &simulated;
   }
 
   /// Calls a watch's or a timer's handler as a call into the plugin; a failure is a fault.
@@ -903,7 +920,8 @@ PluginHost::~PluginHost() {
   }
 }
 
-void PluginHost::refuse(const std::string& plugin, RefusalReason reason, std::string detail) {
+void PluginHost::refuse(const std::string& plugin, RefusalReason reason, std::string detail,
+                        std::vector<ConfigProblem> problems) {
   const std::string line = fmt::format("plugin {} refused ({}): {}", plugin, to_string(reason), detail);
   if (config_.log) {
     config_.log(METER_LOG_ERROR, plugin, line);
@@ -911,8 +929,23 @@ void PluginHost::refuse(const std::string& plugin, RefusalReason reason, std::st
     std::fprintf(stderr, "%s\n", line.c_str());
   }
   deps_.bus.publish(PluginRefused{deps_.clock.now(), plugin, std::string(to_string(reason)), detail});
-  refusals_.push_back({plugin, reason, std::move(detail)});
+  refusals_.push_back({plugin, reason, std::move(detail), std::move(problems)});
 }
+
+bool PluginHost::declares(const Obis& id) const {
+  return std::any_of(plugins_.begin(), plugins_.end(), [&](const auto& p) {
+    return std::any_of(p->manifest.objects.begin(), p->manifest.objects.end(),
+                       [&](const auto& o) { return Obis::parse(o.obis) == id; });
+  });
+}
+
+namespace {
+/// The refusal detail of a plugin that reported configuration errors: the first of them.
+std::string config_detail(const std::vector<ConfigProblem>& problems) {
+  return fmt::format("{}: {}{}", problems.front().key, problems.front().message,
+                     problems.size() > 1 ? fmt::format(" (and {} more)", problems.size() - 1) : "");
+}
+}  // namespace
 
 PluginHost::Plugin* PluginHost::find(const std::string& id) const {
   for (const auto& p : plugins_) {
@@ -1202,6 +1235,13 @@ Result<void> PluginHost::load(const PluginSpec& spec) {
       p.instance = nullptr;
       drop_connections_and_objects(p);
       const std::string id = p.manifest.id;
+      if (!p.config_problems.empty()) {
+        auto problems = std::move(p.config_problems);
+        plugins_.pop_back();
+        std::string detail = config_detail(problems);
+        refuse(id, RefusalReason::config_invalid, std::move(detail), std::move(problems));
+        return fail(refusals_.back().detail);
+      }
       plugins_.pop_back();
       return refused(RefusalReason::create_failed,
                      fmt::format("create returned {}", sdk::to_string(static_cast<sdk::Status>(status))));
@@ -1255,8 +1295,14 @@ std::size_t PluginHost::start_all() {
       if (status != METER_STATUS_OK) {
         p.state = PluginState::created;
         const std::string id = p.manifest.id;
-        refuse(id, RefusalReason::start_failed,
-               fmt::format("start returned {}", sdk::to_string(static_cast<sdk::Status>(status))));
+        if (!p.config_problems.empty()) {
+          auto problems = std::move(p.config_problems);
+          std::string detail = config_detail(problems);
+        refuse(id, RefusalReason::config_invalid, std::move(detail), std::move(problems));
+        } else {
+          refuse(id, RefusalReason::start_failed,
+                 fmt::format("start returned {}", sdk::to_string(static_cast<sdk::Status>(status))));
+        }
         retire(p);
         break;  // plugins_ changed; look again from the top
       }

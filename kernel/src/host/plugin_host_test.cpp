@@ -294,6 +294,33 @@ TEST(PluginHost, ThrowingInCreateIsRefused) {
   rig.expect_metering_continues();
 }
 
+TEST(PluginHost, ASettingRefusedInCreateIsAConfigurationRefusalNamingTheSetting) {
+  Rig rig;
+  EXPECT_FALSE(rig.host->load(behave("config-create")));
+  const auto& r = rig.last_refusal();
+  EXPECT_EQ(r.reason, RefusalReason::config_invalid);
+  ASSERT_EQ(r.config_problems.size(), 1u);
+  EXPECT_EQ(r.config_problems[0].key, "mode");
+  EXPECT_EQ(r.config_problems[0].message, "refused on purpose in create");
+  EXPECT_EQ(r.detail, "mode: refused on purpose in create");
+  EXPECT_FALSE(rig.host->status("behave"));
+  rig.expect_metering_continues();
+}
+
+TEST(PluginHost, SettingsRefusedInStartAreAConfigurationRefusalWithEachProblem) {
+  Rig rig;
+  ASSERT_TRUE(rig.host->load(behave("config-start")));
+  EXPECT_EQ(rig.host->start_all(), 0u);
+  const auto& r = rig.last_refusal();
+  EXPECT_EQ(r.reason, RefusalReason::config_invalid);
+  ASSERT_EQ(r.config_problems.size(), 2u);
+  EXPECT_EQ(r.config_problems[0].key, "mode");
+  EXPECT_EQ(r.config_problems[1].key, "");
+  EXPECT_EQ(r.detail, "mode: refused on purpose in start (and 1 more)");
+  EXPECT_FALSE(rig.host->status("behave"));
+  rig.expect_metering_continues();
+}
+
 TEST(PluginHost, ThrowingOrFailingInStartIsRefusedAndLeavesNothingBehind) {
   for (const char* mode : {"throw-start", "error-start"}) {
     Rig rig;

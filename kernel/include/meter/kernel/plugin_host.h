@@ -44,7 +44,8 @@ enum class RefusalReason : std::uint8_t {
   manifest_mismatch,      ///< the manifest beside, the embedded one and the descriptor disagree
   version_mismatch,       ///< not the version the SKU asks for
   capability_not_granted, ///< the manifest needs a capability the SKU does not grant
-  config_invalid,         ///< the configuration breaks the manifest's schema
+  config_invalid,         ///< the configuration breaks the manifest's schema or a rule the
+                          ///< plugin reports (Refusal::config_problems say which settings)
   constraint_broken,      ///< a comms module's constraint on the meter is not met
   unsigned_plugin,        ///< legally relevant without a signature (or no OEM key)
   bad_signature,          ///< the signature does not match: altered or wrongly signed
@@ -78,6 +79,8 @@ struct PluginHostConfig {
   toml::table meter_settings;  ///< what comms constraints are checked against
   std::filesystem::path kernel_binary = "/proc/self/exe";
   std::string kernel_version = "0.1.0";
+  /// Meter time runs on a virtual clock (a simulation); plugins are told (ABI 1.3 `simulated`).
+  bool simulated = false;
   /// Where plugin log lines go; by default stderr.
   std::function<void(int level, const std::string& plugin, const std::string& message)> log;
 };
@@ -94,11 +97,21 @@ struct PluginHostDeps {
 
 enum class PluginState : std::uint8_t { created = 1, started, stopped, disabled };
 
+/// A setting a plugin found wrong (ABI 1.3 config_error): the setting's path, as the plugin
+/// named it ("seasons[2].start"), and the rule it breaks.
+struct ConfigProblem {
+  std::string key;
+  std::string message;
+};
+
 /// A refusal or a disabling, as the host recorded it.
 struct Refusal {
   std::string plugin;  ///< id, or the path when the id is unknown
   RefusalReason reason = RefusalReason::not_found;
   std::string detail;
+  /// With config_invalid from create or start: each setting the plugin reported. The caller
+  /// knows where each setting was written and reports them as configuration errors.
+  std::vector<ConfigProblem> config_problems;
 };
 
 /// What the host says about one loaded plugin.
@@ -135,6 +148,9 @@ class PluginHost {
   /// before its library is closed.
   Result<void> unload(const std::string& id);
 
+  /// Whether a loaded plugin's manifest lists object `id` (it registers it by its start).
+  bool declares(const Obis& id) const;
+
   std::optional<PluginStatus> status(const std::string& id) const;
   std::vector<PluginStatus> plugins() const;
   const std::vector<Refusal>& refusals() const noexcept { return refusals_; }
@@ -159,7 +175,8 @@ class PluginHost {
 
  private:
   friend struct HostApi;
-  void refuse(const std::string& plugin, RefusalReason reason, std::string detail);
+  void refuse(const std::string& plugin, RefusalReason reason, std::string detail,
+              std::vector<ConfigProblem> problems = {});
   void fault(Plugin& plugin, const std::string& what);
   void finish_pending();
   void drop_connections_and_objects(Plugin& plugin);

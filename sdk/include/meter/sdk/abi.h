@@ -28,7 +28,7 @@ extern "C" {
 
 /** The ABI version this header describes. */
 #define METER_ABI_MAJOR 1
-#define METER_ABI_MINOR 2
+#define METER_ABI_MINOR 3
 
 /** The name of the one symbol a plugin exports (see meter_plugin_entry_fn). */
 #define METER_PLUGIN_ENTRY_SYMBOL "meter_plugin_entry"
@@ -494,6 +494,27 @@ typedef struct meter_host_api {
   /** Passes the id of every object in the registry, in OBIS order, to `sink`. */
   meter_status (*list_objects)(meter_host_context* context, meter_obis_sink_fn sink,
                                void* user_data);
+
+  /* ----- ABI 1.3: present when METER_HAS_FIELD says so --------------------------------- */
+  /* Configuration errors: the host has checked a plugin's settings against its manifest's
+   * schema; rules only the plugin knows (seasons that overlap, a date that does not exist, a
+   * port already taken) it reports here, so the meter refuses its configuration like any other
+   * configuration error, at the place in the SKU or site file where the setting was written. */
+
+  /** Reports that setting `key` breaks a rule of the plugin's. `key` is a path into the
+   *  plugin's settings: a key ("time_zone"), a key of a table ("window.length_s"), or an item
+   *  of an array counted from 1 as a person counts ("seasons[2].start", "holidays[1]"); the
+   *  host places the message at the longest part of the path that was written in a file.
+   *  `message` says the rule (NUL-terminated, lent). The plugin then fails the call it is in
+   *  (create or start); the meter does not start with its configuration refused. Callable in
+   *  create and start. */
+  meter_status (*config_error)(meter_host_context* context, const char* key, const char* message);
+
+  /** 1 when meter time runs on a virtual clock (a simulation, faster than real time), 0 when
+   *  the meter runs in real time. A comms module does not speak as the real meter to the
+   *  outside from a simulation unless its settings ask for it. Callable from create to
+   *  destroy. */
+  int32_t (*simulated)(meter_host_context* context);
 } meter_host_api;
 
 /* ---------------------------------------------------------------------------------------- */

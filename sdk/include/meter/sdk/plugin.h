@@ -73,6 +73,30 @@ class Error : public std::runtime_error {
   Status status_;
 };
 
+/// A setting that breaks a rule of the plugin's, thrown from the constructor or start(): the
+/// wrapper reports it to the host (config_error), which refuses the configuration at the place
+/// the setting was written. `key` is the setting's path ("seasons[2].start"; items count from 1).
+class ConfigError : public Error {
+ public:
+  ConfigError(std::string key, const std::string& rule)
+      : Error(Status::invalid_argument, rule), key_(std::move(key)) {}
+  const std::string& key() const noexcept { return key_; }
+
+  /// From a message that starts with the setting it is about ("quantities: 1 to 4 demand
+  /// quantities"): that setting and the rest. A message that starts otherwise is about
+  /// `fallback` (empty: the plugin's settings as a whole).
+  static ConfigError of(const std::string& message, std::string fallback = {}) {
+    const auto colon = message.find(": ");
+    if (colon != std::string::npos && colon > 0 && message.find(' ') > colon) {
+      return ConfigError(message.substr(0, colon), message.substr(colon + 2));
+    }
+    return ConfigError(std::move(fallback), message);
+  }
+
+ private:
+  std::string key_;
+};
+
 
 /// A value as C++ sees it; the variant's order follows METER_VALUE_* minus one.
 using Value = std::variant<bool, std::int64_t, std::uint64_t, double, std::string,
@@ -386,6 +410,23 @@ class Host {
     return METER_HAS_FIELD(meter_host_api, api_->struct_size, list_objects);
   }
 
+  /// Reports that setting `key` breaks rule `message` (ABI 1.3; an older host gets it as an
+  /// error line). Throwing ConfigError from the constructor or start() does this.
+  void config_error(std::string_view key, std::string_view message) const {
+    const std::string k(key);
+    const std::string m(message);
+    if (METER_HAS_FIELD(meter_host_api, api_->struct_size, config_error)) {
+      api_->config_error(api_->context, k.c_str(), m.c_str());
+    } else {
+      error(k + ": " + m);
+    }
+  }
+  /// True when meter time runs on a virtual clock (ABI 1.3; an older host: real time).
+  bool simulated() const noexcept {
+    return METER_HAS_FIELD(meter_host_api, api_->struct_size, simulated) &&
+           api_->simulated(api_->context) != 0;
+  }
+
   /// Calls `handler(int fd, int ready)` (returning void or Status) whenever `fd` is ready for
   /// `events` (METER_IO_READABLE, METER_IO_WRITABLE). Returns the watch's id.
   template <class Handler>
@@ -644,7 +685,12 @@ struct Adapter {
     Instance<P>* instance = nullptr;
     const meter_status status = guarded([&] {
       auto owned = std::make_unique<Instance<P>>(api);
-      owned->plugin.emplace(owned->host);
+      try {
+        owned->plugin.emplace(owned->host);
+      } catch (const ConfigError& e) {
+        owned->host.config_error(e.key(), e.what());
+        throw;
+      }
       instance = owned.release();
     });
     if (status == METER_STATUS_OK) *out = reinterpret_cast<meter_plugin_instance*>(instance);
@@ -660,7 +706,14 @@ struct Adapter {
   static meter_status start(meter_plugin_instance* instance) noexcept {
     auto* self = reinterpret_cast<Instance<P>*>(instance);
     if constexpr (requires(P& p) { p.start(); }) {
-      return guarded([&] { return call_optional(*self->plugin, &P::start); });
+      return guarded([&] {
+        try {
+          return call_optional(*self->plugin, &P::start);
+        } catch (const ConfigError& e) {
+          self->host.config_error(e.key(), e.what());
+          throw;
+        }
+      });
     } else {
       (void)self;
       return METER_STATUS_OK;

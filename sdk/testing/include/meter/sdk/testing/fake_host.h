@@ -55,6 +55,13 @@ struct FakeHostOptions {
   std::map<std::string, std::int32_t> passwords;
   std::uint32_t max_failed_logons = 3;
   std::int64_t lockout_ms = 15 * 60 * 1000;
+  bool simulated = false;  ///< what the host's `simulated` (ABI 1.3) answers
+};
+
+/// A setting the plugin reported as breaking one of its rules (ABI 1.3 config_error).
+struct ReportedConfigError {
+  std::string key;
+  std::string message;
 };
 
 /// The fake host. Construct with a plugin's descriptor (from meter_plugin_entry() linked in, or
@@ -99,6 +106,8 @@ class FakeHost {
     api_.session_write = &FakeHost::c_session_write;
     api_.object_info = &FakeHost::c_object_info;
     api_.list_objects = &FakeHost::c_list_objects;
+    api_.config_error = &FakeHost::c_config_error;
+    api_.simulated = &FakeHost::c_simulated;
     if (descriptor_ != nullptr && descriptor_->manifest_toml != nullptr) {
       ManifestParse parsed = parse_manifest(descriptor_->manifest_toml, "embedded plugin.toml");
       manifest_errors_ = std::move(parsed.errors);
@@ -370,6 +379,10 @@ class FakeHost {
   const std::optional<Manifest>& manifest() const noexcept { return manifest_; }
   const std::vector<std::string>& manifest_errors() const noexcept { return manifest_errors_; }
   const std::vector<std::string>& config_errors() const noexcept { return config_errors_; }
+  /// The settings the plugin reported wrong through config_error, in order.
+  const std::vector<ReportedConfigError>& reported_config_errors() const noexcept {
+    return reported_config_errors_;
+  }
   const meter_host_api* api() const noexcept { return &api_; }
 
  private:
@@ -813,8 +826,16 @@ class FakeHost {
     return METER_STATUS_OK;
   }
 
+  static meter_status c_config_error(meter_host_context* c, const char* key, const char* message) {
+    if (key == nullptr || message == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    self(c).reported_config_errors_.push_back({key, message});
+    return METER_STATUS_OK;
+  }
+  static std::int32_t c_simulated(meter_host_context* c) { return self(c).options_.simulated ? 1 : 0; }
+
   const meter_plugin_descriptor* descriptor_;
   FakeHostOptions options_;
+  std::vector<ReportedConfigError> reported_config_errors_;
   meter_host_api api_{};
   meter_plugin_instance* instance_ = nullptr;
   Stage stage_ = Stage::loaded;
