@@ -66,7 +66,7 @@ Settings read_settings(const Host& host) {
   s.reset_lockout_ms = host.config<std::int64_t>("reset_lockout_min") * 60'000;
   for (const auto& node : sdk::config_array(host, "quantities")) {
     const toml::table* t = node.as_table();
-    if (t == nullptr) throw Error(Status::invalid_argument, "quantities: each is a table");
+    if (t == nullptr) throw sdk::ConfigError("quantities", "each quantity is a table");
     Quantity q;
     const std::string reg = (*t)["register"].value_or(std::string("1-0:1.8.0"));
     q.reg = reg == "1-0:2.8.0" ? Register::export_active : Register::import_active;
@@ -75,8 +75,7 @@ Settings read_settings(const Host& host) {
     s.quantities.push_back(q);
   }
   if (const std::string error = check_settings(s); !error.empty()) {
-    host.error("demand: " + error);
-    throw Error(Status::invalid_argument, error);
+    throw sdk::ConfigError::of(error);
   }
   return s;
 }

@@ -77,10 +77,7 @@ class LoadProfilePlugin {
   }
 
  private:
-  [[noreturn]] void refuse(const std::string& why) const {
-    host_.error("load_profile: " + why);
-    throw sdk::Error(Status::invalid_argument, why);
-  }
+  [[noreturn]] void refuse(const std::string& why) const { throw sdk::ConfigError::of(why); }
 
   static EngineConfig read_config(const sdk::Host& host) {
     EngineConfig c;
@@ -88,15 +85,11 @@ class LoadProfilePlugin {
     c.capacity_records = host.config<std::uint32_t>("capacity_records");
     c.pulse_divisor = host.config<std::uint32_t>("pulse_divisor");
     ChannelsParse channels = parse_channels(host.config<std::string>("channels"));
-    if (!channels.error.empty()) {
-      host.error("load_profile: " + channels.error);
-      throw sdk::Error(Status::invalid_argument, channels.error);
-    }
+    if (!channels.error.empty()) throw sdk::ConfigError::of(channels.error, "channels");
     c.channels = std::move(channels.channels);
     c.kh_nwh = 1;  // placeholder until start reads the meter constant
     if (const std::string error = check_config(c); !error.empty()) {
-      host.error("load_profile: " + error);
-      throw sdk::Error(Status::invalid_argument, error);
+      throw sdk::ConfigError::of(error);
     }
     return c;
   }

@@ -304,10 +304,11 @@ TEST(LoadProfilePlugin, RefusesAMalformedSelector) {
 TEST(LoadProfilePlugin, RefusesAChannelThatIsNotATickRegisterAtCreate) {
   Rig rig(options(15, 480, 1, "1-0:1.8.0, 1-0:16.8.0"));
   EXPECT_EQ(rig.host.create(), Status::invalid_argument);
-  ASSERT_FALSE(rig.host.log().empty());
-  EXPECT_NE(rig.host.log().back().message.find("1-0:16.8.0 is not an energy register"),
-            std::string::npos)
-      << rig.host.log().back().message;
+  const auto& reported = rig.host.reported_config_errors();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].key, "channels");
+  EXPECT_NE(reported[0].message.find("1-0:16.8.0 is not an energy register"), std::string::npos)
+      << reported[0].message;
   Rig twice(options(15, 480, 1, "1-0:1.8.0,1-0:1.8.0"));
   EXPECT_EQ(twice.host.create(), Status::invalid_argument);
   Rig junk(options(15, 480, 1, "plus A"));
@@ -317,8 +318,10 @@ TEST(LoadProfilePlugin, RefusesAChannelThatIsNotATickRegisterAtCreate) {
 TEST(LoadProfilePlugin, RefusesAnIntervalThatIsNotOneOfTheAllowedLengths) {
   Rig rig(options(7));
   EXPECT_EQ(rig.host.create(), Status::invalid_argument);
-  EXPECT_NE(rig.host.log().back().message.find("7 min is not one of 1, 5, 10, 15, 30, 60"),
-            std::string::npos);
+  const auto& reported = rig.host.reported_config_errors();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].key, "interval_min");
+  EXPECT_NE(reported[0].message.find("7 min is not one of 1, 5, 10, 15, 30, 60"), std::string::npos);
   for (std::int64_t ok : {1, 5, 10, 15, 30, 60}) {
     Rig fine(options(ok));
     EXPECT_EQ(fine.host.create(), Status::ok) << ok;

@@ -71,9 +71,8 @@ struct Settings {
   bool friendly_when_time_unknown = true;
 };
 
-[[noreturn]] void refuse(const Host& host, const std::string& why) {
-  host.error("prepaid: " + why);
-  throw Error(Status::invalid_argument, why);
+[[noreturn]] void refuse(const Host& /*host*/, const std::string& why) {
+  throw sdk::ConfigError::of(why);
 }
 
 Settings read_settings(const Host& host) {

@@ -39,13 +39,13 @@ std::string text_of(const Value& v) {
   throw Error(Status::invalid_argument, fmt::format("{}: {}", what, why));
 }
 
+/// A tariff setting that breaks a rule: refused as configuration, at the setting the message
+/// names ("seasons[2].start: ..."), or at `key` itself when the message names no part of it.
 template <class T>
-T checked(const Host& host, Result<T> r, std::string_view what) {
-  if (!r) {
-    host.error(fmt::format("{}: {}", what, r.error()));
-    throw Error(Status::invalid_argument, fmt::format("{}: {}", what, r.error()));
-  }
-  return std::move(r.value());
+T setting(Result<T> r, std::string_view key) {
+  if (r) return std::move(r.value());
+  if (r.error().compare(0, key.size(), key) == 0) throw sdk::ConfigError::of(r.error(), std::string(key));
+  throw sdk::ConfigError(std::string(key), r.error());
 }
 
 Engine make_engine(const Host& host) {
@@ -54,14 +54,14 @@ Engine make_engine(const Host& host) {
   try {
     s.zone = date::locate_zone(zone_name);
   } catch (const std::exception&) {
-    host.error(fmt::format("time_zone: \"{}\" is not a time zone of the tz database", zone_name));
-    throw Error(Status::invalid_argument, "time_zone: unknown time zone " + zone_name);
+    throw sdk::ConfigError("time_zone", fmt::format("\"{}\" is not a time zone of the tz database "
+                                                    "(e.g. America/Toronto)", zone_name));
   }
-  s.default_rate = checked(host, parse_rate(host.config<std::string>("default_rate")), "default_rate");
+  s.default_rate = setting(parse_rate(host.config<std::string>("default_rate")), "default_rate");
   s.keep_switch_points_on_season_change = host.config<bool>("keep_switch_points_on_season_change");
   s.billing_day = host.config<unsigned>("billing_day");
-  Calendar calendar = checked(host, parse_calendar(sdk::config_array(host, "seasons")), "seasons");
-  auto holidays = checked(host, parse_holidays(sdk::config_array(host, "holidays")), "holidays");
+  Calendar calendar = setting(parse_calendar(sdk::config_array(host, "seasons")), "seasons");
+  auto holidays = setting(parse_holidays(sdk::config_array(host, "holidays")), "holidays");
   return Engine(s, std::move(calendar), std::move(holidays));
 }
 

@@ -228,18 +228,27 @@ Result<Calendar> parse_calendar(const toml::array& seasons) {
     if (!days) return fail<Calendar>(days.error());
     s.days = std::move(days.value());
     if (out.find(s.name) != nullptr) {
-      return fail<Calendar>(fmt::format("{}: season \"{}\" is named twice", what, s.name));
+      return fail<Calendar>(fmt::format("{}.name: season \"{}\" is named twice", what, s.name));
     }
     out.seasons.push_back(std::move(s));
   }
-  std::sort(out.seasons.begin(), out.seasons.end(),
-            [](const Season& x, const Season& y) { return x.start.key() < y.start.key(); });
-  for (std::size_t i = 0; i < out.seasons.size(); ++i) {
-    const Season& s = out.seasons[i];
-    const Season& next = out.seasons[(i + 1) % out.seasons.size()];
-    if (i + 1 < out.seasons.size() && s.start == next.start) {
-      return fail<Calendar>(fmt::format("seasons \"{}\" and \"{}\" both start on {}: seasons overlap",
-                                        s.name, next.name, month_day_text(s.start)));
+  // Checked in order of their starts; a message names a season by its place in the settings.
+  std::vector<std::size_t> order(out.seasons.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+    return out.seasons[x].start.key() < out.seasons[y].start.key();
+  });
+  auto place = [](std::size_t index, const char* key) {
+    return fmt::format("seasons[{}].{}", index + 1, key);
+  };
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const Season& s = out.seasons[order[i]];
+    const std::size_t next_index = order[(i + 1) % order.size()];
+    const Season& next = out.seasons[next_index];
+    if (i + 1 < order.size() && s.start == next.start) {
+      return fail<Calendar>(fmt::format("{}: seasons \"{}\" and \"{}\" both start on {}: seasons "
+                                        "overlap", place(next_index, "start"), s.name, next.name,
+                                        month_day_text(s.start)));
     }
     if (!s.end) continue;
     // The day before the next season starts, in a year without 29 February.
@@ -259,10 +268,13 @@ Result<Calendar> parse_calendar(const toml::array& seasons) {
       return span(*s.end) >= span(next.start);
     }();
     return fail<Calendar>(fmt::format(
-        "season \"{}\" ends on {} but \"{}\" starts on {}: seasons {}", s.name,
+        "{}: season \"{}\" ends on {} but \"{}\" starts on {}: seasons {}", place(order[i], "end"), s.name,
         month_day_text(*s.end), next.name, month_day_text(next.start),
         overlaps ? "overlap" : "leave a gap (end it on " + month_day_text(want) + ")"));
   }
+  std::vector<Season> sorted;
+  for (const std::size_t i : order) sorted.push_back(std::move(out.seasons[i]));
+  out.seasons = std::move(sorted);
   return out;
 }
 

@@ -50,7 +50,24 @@ weekend = ["00:00 A"]
 TEST(TouPlugin, AnUnknownTimeZoneRefusesToCreate) {
   Meter m(with(toronto_settings(), "time_zone", toml::value<std::string>("Mars/Olympus_Mons")), 0);
   EXPECT_EQ(m.host().create(), sdk::Status::invalid_argument);
-  EXPECT_EQ(count(m.host().log(), "\"Mars/Olympus_Mons\" is not a time zone"), 1u);
+  const auto& reported = m.host().reported_config_errors();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].key, "time_zone");
+  EXPECT_NE(reported[0].message.find("\"Mars/Olympus_Mons\" is not a time zone"), std::string::npos);
+}
+
+TEST(TouPlugin, ATariffRuleBrokenAtCreateNamesTheSettingItBreaks) {
+  auto seasons = parse(R"(value = [
+  { name = "summer", start = "05-01", weekday = ["00:00 A"], weekend = ["00:00 A"] },
+  { name = "winter", start = "05-01", weekday = ["00:00 B"], weekend = ["00:00 B"] },
+])");
+  Meter m(with(toronto_settings(), "seasons", toml::array(*seasons["value"].as_array())), 0);
+  EXPECT_EQ(m.host().create(), sdk::Status::invalid_argument);
+  const auto& reported = m.host().reported_config_errors();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].key, "seasons[2].start");
+  EXPECT_EQ(reported[0].message,
+            "seasons \"summer\" and \"winter\" both start on 05-01: seasons overlap");
 }
 
 TEST(TouPlugin, PublishesTheRateAtStartAndAtEverySwitchPoint) {

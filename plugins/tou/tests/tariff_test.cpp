@@ -106,7 +106,7 @@ name = "summer"
 start = "05-01"
 weekday = ["00:00 B"]
 weekend = ["00:00 B"])"),
-            "season \"winter\" ends on 05-15 but \"summer\" starts on 05-01: seasons overlap");
+            "seasons[1].end: season \"winter\" ends on 05-15 but \"summer\" starts on 05-01: seasons overlap");
   EXPECT_EQ(error_of(R"([[seasons]]
 name = "a"
 start = "05-01"
@@ -117,7 +117,7 @@ name = "b"
 start = "05-01"
 weekday = ["00:00 B"]
 weekend = ["00:00 B"])"),
-            "seasons \"a\" and \"b\" both start on 05-01: seasons overlap");
+            "seasons[2].start: seasons \"a\" and \"b\" both start on 05-01: seasons overlap");
 }
 
 TEST(Tariff, ASeasonEndingBeforeTheNextStartsLeavesAGap) {
@@ -132,7 +132,7 @@ name = "summer"
 start = "05-01"
 weekday = ["00:00 B"]
 weekend = ["00:00 B"])"),
-            "season \"winter\" ends on 04-15 but \"summer\" starts on 05-01: seasons leave a gap "
+            "seasons[1].end: season \"winter\" ends on 04-15 but \"summer\" starts on 05-01: seasons leave a gap "
             "(end it on 04-30)");
 }
 

@@ -45,19 +45,19 @@ class OpticalPort {
     std::string error;
     if (settings_.kind == "tcp") {
       listener_ = listen_tcp(settings_.address, settings_.port, error);
-      if (!listener_) return fail(error);
+      if (!listener_) fail(error.find("IPv4") != std::string::npos ? "address" : "port", error);
       where_ = fmt::format("tcp {}:{}", settings_.address, bound_port(listener_.get()));
       host_.watch(listener_.get(), METER_IO_READABLE, [this](int, int) { accept_probe(); });
     } else if (settings_.kind == "pty") {
       std::string slave;
       Fd fd = open_pty(settings_.link, slave, error);
-      if (!fd) return fail(error);
+      if (!fd) fail("link", error);
       where_ = settings_.link.empty() ? "pty " + slave : fmt::format("pty {} ({})", settings_.link, slave);
       attach(std::move(fd));
     } else {
-      if (settings_.device.empty()) return fail("transport \"serial\" needs a device");
+      if (settings_.device.empty()) fail("device", "transport \"serial\" needs a device");
       Fd fd = open_serial(settings_.device, settings_.baud, error);
-      if (!fd) return fail(error);
+      if (!fd) fail("device", error);
       where_ = "serial " + settings_.device;
       attach(std::move(fd));
     }
@@ -76,9 +76,10 @@ class OpticalPort {
   }
 
  private:
-  Status fail(const std::string& why) {
-    host_.error("optical port cannot open: " + why);
-    return Status::unavailable;
+  /// The port cannot open as configured: a configuration error of setting `key`, so the meter
+  /// does not start without the port its product carries.
+  [[noreturn]] void fail(const std::string& key, const std::string& why) {
+    throw sdk::ConfigError(key, "the optical port cannot open: " + why);
   }
 
   void provide_objects() {
