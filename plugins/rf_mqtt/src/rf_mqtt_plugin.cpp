@@ -130,11 +130,17 @@ class RfMqttPlugin {
 
     provide_objects();
     subscribe_events();
+    if (host_.simulated() && !settings_.simulation_link) {
+      // A simulation's readings are not the real meter's: nothing reaches the broker.
+      link_off_ = true;
+      host_.info("rf_mqtt: a simulation keeps the head-end link off (simulation_link = false)");
+      return;
+    }
     link_->start();
   }
 
   void stop() {
-    if (!link_) return;
+    if (!link_ || link_off_) return;
     const Message goodbye{status_topic_,
                           dump(status_body("offline", powering_down_ ? "power-fail" : "stopped")),
                           1, true};
@@ -175,7 +181,8 @@ class RfMqttPlugin {
     host_.provide({.id = kLinkStateObject,
                    .type = METER_VALUE_TEXT,
                    .description = "Head-end link: up, connecting, resolving or down"},
-                  [this] { return std::string(to_string(link_->state())); });
+                  [this] { return link_off_ ? std::string("off (simulation)")
+                                            : std::string(to_string(link_->state())); });
     counter(kConnectsObject, "Head-end link: connections made",
             [](const RfMqttPlugin& p) { return p.link_->counters().connects; });
     counter(kDisconnectsObject, "Head-end link: connections lost or closed",
@@ -417,6 +424,7 @@ class RfMqttPlugin {
   sdk::Host& host_;
   Settings settings_;
   std::unique_ptr<Link> link_;
+  bool link_off_ = false;  // a simulation without simulation_link: never started
   std::string meter_id_;
   std::string status_topic_, reading_topic_, outage_topic_, event_topic_, command_topic_,
       reply_topic_;

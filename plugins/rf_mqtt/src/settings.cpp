@@ -39,9 +39,8 @@ Settings read_settings(const sdk::Host& host) {
   for (const auto& node : sdk::config_array(host, "reading_objects")) {
     const auto pattern = parse_pattern(node.value_or(std::string{}));
     if (!pattern) {
-      host.error("rf_mqtt: reading_objects: \"" + node.value_or(std::string{}) +
-                 "\" is not an OBIS code");
-      throw sdk::Error(sdk::Status::invalid_argument, "reading_objects: not an OBIS code");
+      throw sdk::ConfigError("reading_objects", "\"" + node.value_or(std::string{}) +
+                                                    "\" is not an OBIS code (1-0:1.8.0)");
     }
     s.reading_objects.push_back(*pattern);
   }
@@ -53,16 +52,15 @@ Settings read_settings(const sdk::Host& host) {
   s.username = host.config_or<std::string>("username", {});
   s.password = host.config_or<std::string>("password", {});
   s.events = host.config<bool>("events");
+  s.simulation_link = host.config<bool>("simulation_link");
   if (s.reconnect_min > s.reconnect_max) {
     const std::string why = "reconnect_min_s (" + std::to_string(s.reconnect_min.count() / 1000) +
                             " s) is above reconnect_max_s (" +
                             std::to_string(s.reconnect_max.count() / 1000) + " s)";
-    host.error("rf_mqtt: " + why);
-    throw sdk::Error(sdk::Status::invalid_argument, why);
+    throw sdk::ConfigError("reconnect_min_s", why);
   }
   if (!s.password.empty() && s.username.empty()) {
-    host.error("rf_mqtt: a broker password is set without a username");
-    throw sdk::Error(sdk::Status::invalid_argument, "password without username");
+    throw sdk::ConfigError("password", "a broker password is set without a username");
   }
   return s;
 }

@@ -42,6 +42,7 @@ struct Settings {
   std::string username;  ///< empty: none
   std::string password;
   bool events = true;
+  bool simulation_link = false;  ///< a simulation connects to the broker only when set
 };
 
 /// Reads the settings; throws sdk::Error(invalid_argument), after logging why, when they do not
