@@ -139,4 +139,70 @@ TEST(Manifest, CommsConstraintsAreCheckedAgainstTheMeter) {
   EXPECT_EQ(meter::sdk::check_constraints(m, unset).size(), 1u);
 }
 
+
+constexpr const char* kMinutePlugin = R"([plugin]
+id = "minutes"
+version = "1.0.0"
+vendor = "Test"
+abi = "1.0"
+legal_class = "legally-relevant"
+
+[[constraints]]
+key = "metrology.tick_s"
+op = "divides"
+value = 60
+reason = "its intervals end on whole minutes"
+)";
+
+TEST(Manifest, AnyPluginMayConstrainTheMetersSettings) {
+  auto parsed = parse_manifest(kMinutePlugin, "minutes/plugin.toml");
+  ASSERT_TRUE(parsed.manifest) << parsed.errors.at(0);
+  const auto& m = *parsed.manifest;
+  EXPECT_FALSE(m.comms);
+  ASSERT_EQ(m.constraints.size(), 1u);
+  EXPECT_EQ(m.constraints[0].op, "divides");
+  EXPECT_EQ(m.constraints[0].reason, "its intervals end on whole minutes");
+  for (int tick : {1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60}) {
+    auto meter = parse("[metrology]\ntick_s = " + std::to_string(tick) + "\n");
+    EXPECT_TRUE(meter::sdk::check_constraints(m, meter).empty()) << tick;
+  }
+  auto seven = parse("[metrology]\ntick_s = 7\n");
+  const auto broken = meter::sdk::broken_constraints(m, seven);
+  ASSERT_EQ(broken.size(), 1u);
+  EXPECT_EQ(broken[0].key, "metrology.tick_s");
+  EXPECT_EQ(broken[0].message, "minutes requires metrology.tick_s to divide 60 exactly, the meter "
+                               "has 7 (its intervals end on whole minutes)");
+  EXPECT_EQ(meter::sdk::check_constraints(m, parse("[metrology]\ntick_s = 0\n")).size(), 1u)
+      << "nothing is divided by 0";
+  EXPECT_EQ(meter::sdk::check_constraints(m, parse("[metrology]\ntick_s = 120\n")).size(), 1u);
+  EXPECT_EQ(meter::sdk::check_constraints(m, toml::table{}).at(0),
+            "minutes requires metrology.tick_s to divide 60 exactly but the meter does not set "
+            "metrology.tick_s (its intervals end on whole minutes)");
+}
+
+TEST(Manifest, TopLevelAndCommsConstraintsAreBothChecked) {
+  const std::string text = std::string(kRfModule) +
+                           "\n[[constraints]]\nkey = \"metrology.tick_s\"\nop = \"divides\"\nvalue = 60\n";
+  const auto m = *parse_manifest(text, "rf/plugin.toml").manifest;
+  const auto broken = meter::sdk::check_constraints(
+      m, parse("[display]\nscroll_time_s = 6\n[metrology]\ntick_s = 7\n"));
+  ASSERT_EQ(broken.size(), 2u);
+  EXPECT_EQ(broken[0], "rf-mqtt requires metrology.tick_s to divide 60 exactly, the meter has 7");
+  EXPECT_EQ(broken[1], "rf-mqtt requires display.scroll_time_s >= 10, the meter has 6");
+}
+
+TEST(Manifest, AConstraintNeedsAKnownOperatorAndANumber) {
+  const std::string base = "[plugin]\nid = \"x\"\nversion = \"1.0.0\"\nvendor = \"T\"\nabi = \"1.0\"\n"
+                           "legal_class = \"not-relevant\"\n\n[[constraints]]\nkey = \"metrology.tick_s\"\n";
+  auto op = parse_manifest(base + "op = \"modulo\"\nvalue = 60\n", "x.toml");
+  ASSERT_EQ(op.errors.size(), 1u);
+  EXPECT_EQ(op.errors[0], "x.toml:10:6: constraints.op: must be >= <= > < == != or divides");
+  auto missing = parse_manifest(base + "op = \"divides\"\n", "x.toml");
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_EQ(missing.errors[0], "x.toml:8:1: constraints.value: is required (a number)");
+  auto text = parse_manifest(base + "op = \"divides\"\nvalue = \"60\"\n", "x.toml");
+  ASSERT_EQ(text.errors.size(), 1u) << "one error for a value that is not a number";
+  EXPECT_EQ(text.errors[0], "x.toml:11:9: constraints.value: must be a number");
+}
+
 }  // namespace

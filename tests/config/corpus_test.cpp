@@ -23,8 +23,20 @@ std::vector<std::string> cases() {
 
 class BadConfiguration : public ::testing::TestWithParam<std::string> {};
 
+/// Where a case's error is found (its `stage` file; see meterd_corpus.sh): "config" when the
+/// loader finds it, else by meterd once the plugins are created or the meter starts.
+std::string stage_of(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "stage");
+  std::string stage;
+  std::getline(in, stage);
+  return stage.empty() ? "config" : stage;
+}
+
 TEST_P(BadConfiguration, IsRefusedWithItsMessageAndLocation) {
   const auto dir = kHere / "bad" / GetParam();
+  if (stage_of(dir) != "config") {
+    GTEST_SKIP() << "found by meterd (" << stage_of(dir) << "): config_corpus_through_meterd";
+  }
   std::ifstream in(dir / "expect");
   std::string expect;
   std::getline(in, expect);

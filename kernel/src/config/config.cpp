@@ -256,11 +256,25 @@ BoardDescriptor extract_board(const toml::table& t, const std::string& file, Dia
   n.form = text(t, "nameplate.form");
   n.transformer_ratio = text(t, "nameplate.transformer_ratio");
   n.pkh_wh = get(t, "nameplate.pkh_wh", 0.0);
+  if (const auto* node = t.at_path("nameplate.elements").node(); node && node->is_number()) {
+    constexpr std::array<double, 5> kElements{1, 1.5, 2, 2.5, 3};
+    if (std::find(kElements.begin(), kElements.end(), n.elements) == kElements.end()) {
+      out.add(file, node, fmt::format("'nameplate.elements' is {}; it must be 1, 1.5, 2, 2.5 or 3",
+                                      n.elements));
+    }
+  }
   auto& r = b.ratings;
   r.min_current_a = get(t, "ratings.min_current_a", 0.0);
   r.max_current_a = get(t, "ratings.max_current_a", 0.0);
   r.temperature_min_c = get(t, "ratings.temperature_min_c", -40.0);
   r.temperature_max_c = get(t, "ratings.temperature_max_c", 85.0);
+  if (r.temperature_min_c > r.temperature_max_c) {
+    const auto* min_node = t.at_path("ratings.temperature_min_c").node();
+    out.add(file, min_node != nullptr ? min_node : t.at_path("ratings.temperature_max_c").node(),
+            fmt::format("'ratings.temperature_min_c' ({} °C) must not be above "
+                        "'ratings.temperature_max_c' ({} °C)",
+                        r.temperature_min_c, r.temperature_max_c));
+  }
   b.creep_current_a = get(t, "service.creep_current_a", 0.0);
   b.starting_current_a = get(t, "service.starting_current_a", 0.0);
   b.fidelity = text(t, "metrology.fidelity", "chip") == "waveform" ? Fidelity::waveform : Fidelity::chip;
@@ -374,14 +388,20 @@ Sku extract_sku(const toml::table& t, const std::string& file, Diagnostics& out)
       const auto str = node.value_or(std::string());
       if (auto item = display_item(str)) {
         d.items.push_back(*item);
+        s.display_item_places.push_back({file, node.source().begin.line, node.source().begin.column});
       } else if (node.is_string()) {
         out.add(file, &node, fmt::format("display item \"{}\" is neither an OBIS code (1-0:1.8.0) "
                                          "nor segment-test, firmware or software-id", str));
       }
     }
   } else {
+    const auto* display = t.get("display");
+    const Place where = display != nullptr ? Place{file, display->source().begin.line,
+                                                   display->source().begin.column}
+                                           : Place{file, 0, 0};
     for (const char* id : {"1-0:1.8.0", "1-0:2.8.0", "1-0:16.8.0", "segment-test", "firmware"}) {
       d.items.push_back(*display_item(id));
+      s.display_item_places.push_back(where);
     }
   }
   if (const auto* plugins = t["plugins"].as_table()) {
@@ -514,6 +534,53 @@ void check_seal_switches(const Setup& setup, const toml::table& site, Diagnostic
   }
 }
 
+// The LCD shows kWh x the multiplier in `digits` digits, `decimals` of them decimals, and rolls
+// over like a dial (display.cpp). A monthly reading can tell how many times it rolled over only
+// when a full turn takes at least kMinTurnHours at the board's maximum load.
+constexpr double kMinTurnHours = 1000;
+
+void check_display_rollover(const Setup& setup, const toml::table& sku, Diagnostics& out) {
+  const auto& b = setup.board;
+  const auto& d = setup.sku.display;
+  const double elements = std::max(1.0, std::ceil(b.nameplate.elements));
+  const double max_kw = b.nameplate.voltage_v * b.ratings.max_current_a * elements / 1000.0;
+  const double shown_kw = max_kw * static_cast<double>(d.multiplier);
+  const double turn_kwh = std::pow(10.0, static_cast<double>(d.digits - d.decimals));
+  if (shown_kw <= 0) return;
+  const double hours = turn_kwh / shown_kw;
+  if (hours >= kMinTurnHours) return;
+  auto needed = d.digits;
+  while (std::pow(10.0, static_cast<double>(needed - d.decimals)) < kMinTurnHours * shown_kw) {
+    ++needed;
+  }
+  // At the key the SKU wrote: digits, else the multiplier, else the decimals.
+  const toml::node* where = nullptr;
+  std::string lead = "the display";
+  for (const char* key : {"digits", "multiplier", "decimals"}) {
+    if (const auto* node = sku.at_path(fmt::format("display.{}", key)).node()) {
+      where = node;
+      lead = fmt::format("'display.{}' is {}", key, node->value_or(std::int64_t{0}));
+      break;
+    }
+  }
+  if (where == nullptr) where = sku.at_path("display").node();
+  if (where == nullptr) where = sku.at_path("sku.board").node();
+  const auto lcd = needed > b.hardware.lcd_digits
+                       ? fmt::format(" (board '{}' has a {}-digit LCD: lower the multiplier or "
+                                     "the decimals)", b.id, b.hardware.lcd_digits)
+                       : std::string();
+  out.add(setup.sku.file, where,
+          fmt::format("{}: {} digits with {} decimal{} turn over every {} kWh shown, which at "
+                      "board '{}''s maximum load ({} V × {} A × {} element{} = {} kW) × multiplier "
+                      "{} takes {:.1f} hours; a monthly reading cannot tell how many times the "
+                      "display rolled over unless a turn takes at least {} hours: it needs {} "
+                      "digits{}",
+                      lead, d.digits, d.decimals, d.decimals == 1 ? "" : "s",
+                      static_cast<std::int64_t>(turn_kwh), b.id, b.nameplate.voltage_v,
+                      b.ratings.max_current_a, elements, elements == 1 ? "" : "s", max_kw,
+                      d.multiplier, hours, kMinTurnHours, needed, lcd));
+}
+
 std::optional<std::filesystem::path> find_in(const std::vector<std::filesystem::path>& dirs,
                                              const std::string& name) {
   for (const auto& d : dirs) {
@@ -532,6 +599,115 @@ std::string dir_list(const std::vector<std::filesystem::path>& dirs) {
 // Copies `from` onto `into` key by key (the site's settings over the SKU's defaults).
 void overlay(toml::table& into, const toml::table& from) {
   for (const auto& [k, v] : from) into.insert_or_assign(k, v);
+}
+
+Place place_of(const std::string& file, const toml::source_region& where) {
+  return {file, where.begin.line, where.begin.column};
+}
+
+/// Records where each setting under `node` was written, by path (items of arrays from 1). A
+/// key the layer sets replaces what an earlier layer wrote under it, as the merge does.
+void record_places(const toml::table& layer, const std::string& file,
+                   std::map<std::string, Place>& places) {
+  auto walk = [&](auto& self, const toml::node& node, const std::string& path) -> void {
+    places[path] = place_of(file, node.source());
+    if (const auto* t = node.as_table()) {
+      for (const auto& [k, v] : *t) self(self, v, fmt::format("{}.{}", path, k.str()));
+    } else if (const auto* a = node.as_array()) {
+      for (std::size_t i = 0; i < a->size(); ++i) {
+        self(self, *a->get(i), fmt::format("{}[{}]", path, i + 1));
+      }
+    }
+  };
+  for (const auto& [k, v] : layer) {
+    const std::string key(k.str());
+    for (auto it = places.lower_bound(key); it != places.end() && it->first.rfind(key, 0) == 0;) {
+      const char next = it->first.size() > key.size() ? it->first[key.size()] : '\0';
+      it = next == '\0' || next == '.' || next == '[' ? places.erase(it) : std::next(it);
+    }
+    walk(walk, v, key);
+  }
+}
+
+// The kernel's own NVM namespace: its registers, which no plugin may be granted.
+constexpr std::string_view kKernelNvm = "nvm:kernel";
+
+// Grants are what the manifest asks for and nothing more; the kernel's registers never.
+void check_grants(const std::string& file, const PluginEntry& p, const toml::table& entry,
+                  const sdk::Manifest& manifest, Diagnostics& out) {
+  std::string asked;
+  for (const auto& c : manifest.capabilities) asked += (asked.empty() ? "" : ", ") + c;
+  if (asked.empty()) asked = "none";
+  const auto* grants = entry.get_as<toml::array>("grants");
+  for (std::size_t i = 0; i < p.grants.size(); ++i) {
+    const auto& grant = p.grants[i];
+    const toml::node* where = grants != nullptr ? grants->get(i) : nullptr;
+    if (grant == kKernelNvm) {
+      out.add(file, where,
+              fmt::format("plugin '{}' is granted '{}': the kernel's registers (its own NVM "
+                          "namespace) are never granted to a plugin", p.id, grant));
+    } else if (!manifest.has_capability(grant)) {
+      out.add(file, where,
+              fmt::format("plugin '{}' is granted '{}', which its manifest does not ask for "
+                          "(it asks for: {})", p.id, grant, asked));
+    }
+  }
+  for (const auto& needed : manifest.capabilities) {
+    const bool granted = std::find(p.grants.begin(), p.grants.end(), needed) != p.grants.end();
+    if (needed == kKernelNvm) {
+      if (!granted) {
+        out.add(file, &entry,
+                fmt::format("plugin '{}' asks for '{}', which is never granted: the kernel's "
+                            "registers (its own NVM namespace) are never granted to a plugin",
+                            p.id, needed));
+      }
+    } else if (!granted) {
+      out.add(file, &entry,
+              fmt::format("plugin '{}' needs capability '{}', which the SKU does not grant "
+                          "(add it to 'grants')", p.id, needed));
+    }
+  }
+}
+
+// Where in its value a plugin setting breaks its field's rule: the item, or the item's key, that
+// rule_broken() names (it walks in the same order), so an error inside an array of tables points
+// at its own line and not at the array's first [[...]]. A missing key is the item's own table.
+toml::source_region where_broken(const sdk::ConfigField& f, const toml::node& node) {
+  using sdk::ConfigType;
+  if (f.type != ConfigType::array && f.type != ConfigType::table_array) return node.source();
+  const auto* array = node.as_array();
+  if (array == nullptr || (f.min_items && array->size() < *f.min_items) ||
+      (f.max_items && array->size() > *f.max_items)) {
+    return node.source();
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& item = *array->get(i);
+    if (f.type == ConfigType::array) {
+      if (!sdk::detail::scalar_rule_broken(f, f.items.value_or(ConfigType::text), item).empty() ||
+          (f.increasing && i > 0 && !sdk::detail::less_than(*array->get(i - 1), item))) {
+        return item.source();
+      }
+      continue;
+    }
+    const auto* table = item.as_table();
+    if (table == nullptr) return item.source();
+    for (const auto& [key, value] : *table) {
+      const auto known = std::find_if(f.fields.begin(), f.fields.end(),
+                                      [&](const sdk::ConfigField& n) { return n.key == key.str(); });
+      if (known == f.fields.end()) return key.source();
+      if (!sdk::detail::rule_broken(*known, value).empty()) return where_broken(*known, value);
+    }
+    for (const auto& n : f.fields) {
+      if (n.required && !table->contains(n.key)) return item.source();
+    }
+  }
+  return node.source();
+}
+
+// The SKU's node of a meter setting a plugin constrains ("metrology.tick_s"), when it sets it.
+const toml::node* sku_node_of(const toml::table& sku, std::string_view setting) {
+  if (setting == "sealing_category") return sku.at_path("sku.sealing_category").node();
+  return sku.at_path(setting).node();
 }
 
 void check_plugins(Setup& setup, const toml::table& sku_table, const toml::table* site_plugins,
@@ -559,13 +735,7 @@ void check_plugins(Setup& setup, const toml::table& sku_table, const toml::table
               fmt::format("plugin '{}' version {} is not available: the installed one is {}",
                           p.id, p.version, manifest.version));
     }
-    for (const auto& needed : manifest.capabilities) {
-      if (std::find(p.grants.begin(), p.grants.end(), needed) == p.grants.end()) {
-        out.add(setup.sku.file, entry,
-                fmt::format("plugin '{}' needs capability '{}', which the SKU does not grant "
-                            "(add it to 'grants')", p.id, needed));
-      }
-    }
+    check_grants(setup.sku.file, p, *entry->as_table(), manifest, out);
     // Each layer is checked where it was written, so every error names its own file and
     // place; only then are they merged (copies of toml++ nodes lose their source).
     const auto* sku_settings = entry->as_table()->get_as<toml::table>("settings");
@@ -582,11 +752,17 @@ void check_plugins(Setup& setup, const toml::table& sku_table, const toml::table
                                                   key.str(), manifest.id));
           settings_ok = false;
         } else if (auto broken = sdk::detail::rule_broken(*field, node); !broken.empty()) {
-          out.add(file, &node, fmt::format("{}: {}", key.str(), broken));
+          out.add(file, where_broken(*field, node), fmt::format("{}: {}", key.str(), broken));
           settings_ok = false;
         }
       }
     }
+    p.place = place_of(setup.sku.file, entry->source());
+    for (const auto& o : manifest.objects) {
+      if (auto id = Obis::parse(o.obis)) p.objects.push_back(*id);
+    }
+    if (sku_settings != nullptr) record_places(*sku_settings, setup.sku.file, p.setting_places);
+    if (site_settings != nullptr) record_places(*site_settings, setup.site.file, p.setting_places);
     if (site_settings != nullptr) {
       overlay(p.settings, *site_settings);
       p.settings_source = setup.site.file;
@@ -602,8 +778,10 @@ void check_plugins(Setup& setup, const toml::table& sku_table, const toml::table
       }
       if (checked.ok()) p.settings = checked.values;
     }
-    for (const auto& broken : sdk::check_constraints(manifest, setup.meter_settings)) {
-      out.add(setup.sku.file, entry, fmt::format("constraint broken: {}", broken));
+    for (const auto& broken : sdk::broken_constraints(manifest, setup.meter_settings)) {
+      const auto* set = sku_node_of(sku_table, broken.key);
+      out.add(setup.sku.file, set != nullptr ? set : entry,
+              fmt::format("constraint broken: {}", broken.message));
     }
   }
   if (site_plugins != nullptr) {
@@ -623,6 +801,34 @@ void check_plugins(Setup& setup, const toml::table& sku_table, const toml::table
 
 }  // namespace
 
+const Place& PluginEntry::place_of(std::string_view key) const {
+  std::string path(key);
+  while (!path.empty()) {
+    if (auto it = setting_places.find(path); it != setting_places.end()) return it->second;
+    const auto cut = path.find_last_of(".[");
+    path.resize(cut == std::string::npos ? 0 : cut);
+  }
+  return place;
+}
+
+std::vector<std::string> sku_plugin_ids(const std::filesystem::path& sku_file, Diagnostics& out) {
+  std::vector<std::string> ids;
+  auto table = parse_file(sku_file.string(), out);
+  if (!table) return ids;
+  const auto* node = table->get("plugins");
+  if (node == nullptr) return ids;
+  const auto* plugins = node->as_table();
+  if (plugins == nullptr) {
+    out.add(sku_file.string(), node, "'plugins' must be a table of [plugins.<id>] tables");
+    return ids;
+  }
+  std::vector<std::pair<toml::source_position, std::string>> found;
+  for (const auto& [id, entry] : *plugins) found.emplace_back(entry.source().begin, std::string(id.str()));
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [where, id] : found) ids.push_back(std::move(id));
+  return ids;
+}
+
 const Schema& board_schema() { return kBoard; }
 const Schema& sku_schema() { return kSku; }
 const Schema& site_schema() { return kSite; }
@@ -633,6 +839,14 @@ std::optional<BoardDescriptor> load_board(const std::filesystem::path& file, Dia
   if (!table) return std::nullopt;
   check(*table, kBoard, file.string(), "", out);
   if (out.size() != before) return std::nullopt;
+  // A board is looked up by id as <id>.toml: a descriptor named otherwise is another board.
+  if (const auto id = text(*table, "board.id"); id != file.stem().string()) {
+    out.add(file.string(), table->at_path("board.id").node(),
+            fmt::format("'board.id' is \"{}\" but the file is {}: a board descriptor is named "
+                        "after its id ({}.toml), which is how SKUs find it",
+                        id, file.filename().string(), id));
+    return std::nullopt;
+  }
   auto board = extract_board(*table, file.string(), out);
   if (out.size() != before) return std::nullopt;
   return board;
@@ -671,7 +885,10 @@ LoadResult load(const std::filesystem::path& sku_file, const std::filesystem::pa
             fmt::format("'display.digits' is {} but board '{}' has a {}-digit LCD",
                         setup.sku.display.digits, setup.board.id, setup.board.hardware.lcd_digits));
   }
-  if (board_loaded) check_seal_switches(setup, *site_table, out);
+  if (board_loaded) {
+    check_seal_switches(setup, *site_table, out);
+    check_display_rollover(setup, *sku_table, out);
+  }
   if (!setup.board.hardware.optical_port && setup.sku.optical_port_enabled &&
       sku_table->at_path("optical_port.enabled").node() != nullptr) {
     out.add(sku_file.string(), sku_table->at_path("optical_port.enabled").node(),
@@ -683,6 +900,10 @@ LoadResult load(const std::filesystem::path& sku_file, const std::filesystem::pa
                       {"digits", setup.sku.display.digits}};
   setup.meter_settings.insert("display", std::move(display));
   setup.meter_settings.insert("sealing_category", setup.sku.sealing_category);
+  toml::table metrology{
+      {"tick_s", std::chrono::duration_cast<std::chrono::seconds>(setup.sku.tick).count()},
+      {"measurements_every", static_cast<std::int64_t>(setup.sku.measurements_every)}};
+  setup.meter_settings.insert("metrology", std::move(metrology));
 
   check_plugins(setup, *sku_table, site_table->at_path("plugins").as_table(), paths, out);
   if (!out.empty()) return result;
@@ -705,11 +926,34 @@ std::string reference_markdown() {
       "Generated from the schemas the meter checks its files against "
       "(`meterd --config-reference`); a test fails when this file and the schemas differ.\n\n"
       "A meter starts from three files: the board descriptor (hardware), the SKU file (the "
-      "OEM's product) and the site file (the utility's settings). Every error is reported with "
-      "file, line and column; unknown keys are errors; `meterd` exits with status 2.\n\n"
-      "Plugin settings live in the SKU (`[plugins.<id>.settings]`, factory defaults) and the "
-      "site (`[plugins.<id>]`, which override key by key); they are checked against the "
-      "plugin's manifest, whose keys are listed in each plugin's README.\n\n";
+      "OEM's product) and the site file (the utility's settings). Plugin settings live in the "
+      "SKU (`[plugins.<id>.settings]`, factory defaults) and the site (`[plugins.<id>]`, which "
+      "override key by key); each plugin's keys are listed in its README.\n\n"
+      "## The contract\n\n"
+      "A configuration the meter refuses makes `meterd` (and `meterd --check`) exit with status "
+      "2 and print every error as `file:line:column: rule`, at the offending value (an item of "
+      "an array at the item itself), in three stages:\n\n"
+      "1. **The files**: a missing file or a directory in its place (`path: cannot be read: "
+      "reason`, no line), TOML syntax, then these schemas: types, ranges, allowed values, "
+      "required and unknown keys; and the rules across files (a board id that is not its file "
+      "name, a grant the plugin's manifest does not ask for, `nvm:kernel` granted at all, a "
+      "plugin's constraint on the meter such as a tick that does not divide a minute, display "
+      "digits that roll over in less than 1000 hours at the board's maximum load). Each "
+      "plugin's settings are checked against its manifest.\n"
+      "2. **The plugins' own rules**: `meterd --check` creates every plugin the SKU carries, and "
+      "each checks what its manifest cannot say (seasons that overlap, a holiday that is not a "
+      "date, a first switch point not at 00:00, an unknown time zone). A plugin names the "
+      "setting (`seasons[2].start`, items counted from 1) and `meterd` places the error where "
+      "that setting was written, in the site or the SKU. A display item that names an object "
+      "neither the kernel nor one of the SKU's plugins provides is refused here, and so (in "
+      "`--check`) is a plugin refused for any other reason (unsigned, a bad signature, not "
+      "installed).\n"
+      "3. **Starting**: what only a running meter can find, such as the optical port's TCP "
+      "port already taken by another program, refuses the start the same way.\n\n"
+      "`meterd --check` opens no store (a `--state` folder is left byte for byte as it was) "
+      "and starts no plugin: no socket is bound or connected, no relay operated, no broker "
+      "contacted. A second `meterd` on a state folder in use is refused before it opens the "
+      "store (`state folder DIR in use by pid N`, exit 2).\n\n";
   for (const auto* s : {&kBoard, &kSku, &kSite}) out += to_markdown(*s);
   return out;
 }

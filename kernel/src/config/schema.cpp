@@ -3,9 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace meter::kernel::config {
 
@@ -233,10 +237,43 @@ void check(const toml::table& table, const Schema& schema, std::string_view file
   }
 }
 
+namespace {
+
+std::string unreadable(int error) {
+  switch (error) {
+    case ENOENT: return "no such file";
+    case EISDIR: return "is a directory";
+    case EACCES:
+    case EPERM: return "permission denied";
+    default: break;
+  }
+  auto reason = std::generic_category().message(error);
+  if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(reason[0]));
+  return reason;
+}
+
+}  // namespace
+
 std::optional<toml::table> parse_file(const std::string& path, Diagnostics& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    out.add(path, "cannot be read (missing file or no permission)");
+  // std::ifstream opens a directory on Linux without failing, so its type is asked first.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  int error = 0;
+  if (status.type() == std::filesystem::file_type::not_found) {
+    error = ENOENT;
+  } else if (ec) {
+    error = ec.value();
+  } else if (status.type() == std::filesystem::file_type::directory) {
+    error = EISDIR;
+  }
+  std::ifstream in;
+  if (error == 0) {
+    errno = 0;
+    in.open(path, std::ios::binary);
+    if (!in) error = errno != 0 ? errno : EACCES;
+  }
+  if (error != 0) {
+    out.add(path, fmt::format("cannot be read: {}", unreadable(error)));
     return std::nullopt;
   }
   std::stringstream text;

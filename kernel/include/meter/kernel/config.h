@@ -13,6 +13,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +90,13 @@ struct BoardDescriptor {
   Hardware hardware;
 };
 
+/// Where something was written: file, line and column (line 0: no place in the file).
+struct Place {
+  std::string file;
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+};
+
 /// A plugin the SKU attaches, with its settings merged (SKU defaults, then the site's).
 struct PluginEntry {
   std::string id;
@@ -96,10 +104,20 @@ struct PluginEntry {
   std::vector<std::string> grants;
   toml::table settings;
   std::string settings_source;  ///< the file the settings came from, for errors
+  Place place;                  ///< the SKU's [plugins.<id>]
+  std::vector<Obis> objects;    ///< the objects its manifest says it provides
+  /// Where each setting was written, by path ("seasons", "seasons[2]", "seasons[2].start";
+  /// items count from 1): the site's over the SKU's, as the settings are merged.
+  std::map<std::string, Place> setting_places;
+  /// The place of setting `key` (a path the plugin named): the longest part of the path that
+  /// was written in a file, else the plugin's entry in the SKU.
+  const Place& place_of(std::string_view key) const;
 };
 
 struct Sku {
   std::string id;
+  /// Where each of display.items was written, in order (the default list: the [display] table).
+  std::vector<Place> display_item_places;
   std::string description;
   std::string board;
   std::string file;
@@ -172,6 +190,10 @@ struct LoadResult {
 };
 LoadResult load(const std::filesystem::path& sku_file, const std::filesystem::path& site_file,
                 const Paths& paths);
+
+/// The ids of the plugins an SKU file carries, in the file's order, read from the SKU alone (no
+/// manifest, board or site needed): what a build must make before the SKU can run.
+std::vector<std::string> sku_plugin_ids(const std::filesystem::path& sku_file, Diagnostics& out);
 
 /// Loads and checks one board descriptor.
 std::optional<BoardDescriptor> load_board(const std::filesystem::path& file, Diagnostics& out);

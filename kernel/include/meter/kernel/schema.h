@@ -82,7 +82,8 @@ struct Schema {
 void check(const toml::table& table, const Schema& schema, std::string_view file,
            std::string_view path, Diagnostics& out);
 
-/// Parses a TOML file; a syntax error or a missing file is reported and nullopt returned.
+/// Parses a TOML file; a syntax error, or a file that cannot be read ("<path>: cannot be read:
+/// no such file", "... is a directory", "... permission denied"), is reported and nullopt returned.
 std::optional<toml::table> parse_file(const std::string& path, Diagnostics& out);
 
 /// The reference of a schema as Markdown: one table of keys per TOML table.

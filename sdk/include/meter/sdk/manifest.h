@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <regex>
@@ -56,11 +57,13 @@ struct ProvidedObject {
   std::string unit;
 };
 
-/// A constraint a comms module puts on the meter, e.g. display.scroll_time_s >= 10.
+/// A constraint a plugin puts on the meter's settings, e.g. display.scroll_time_s >= 10 (a comms
+/// module's approval) or metrology.tick_s divides 60 (a plugin whose intervals fall on minutes).
 struct MeterConstraint {
-  std::string key;  ///< a meter setting, "display.scroll_time_s"
-  std::string op;   ///< one of >= <= > < == !=
+  std::string key;  ///< a meter setting, "display.scroll_time_s", "metrology.tick_s"
+  std::string op;   ///< one of >= <= > < == != divides (the setting divides `value` exactly)
   double value = 0;
+  std::string reason;  ///< why the plugin needs it, said when it is broken; may be empty
 };
 
 /// The approval's fields for a communication module (Measurement Canada AE-1559 style).
@@ -88,6 +91,9 @@ struct Manifest {
   std::vector<ProvidedObject> objects;
   std::vector<ConfigField> config;
   std::optional<CommsApproval> comms;
+  /// [[constraints]]: what any plugin needs of the meter's settings (a comms module's approval
+  /// constraints stay in comms.constraints; check_constraints checks both).
+  std::vector<MeterConstraint> constraints;
 
   bool has_capability(std::string_view name) const {
     for (const auto& c : capabilities) {
@@ -464,6 +470,36 @@ inline std::optional<ConfigField> parse_field(Reader& r, const std::string& key,
   return f;
 }
 
+/// Parses an array of constraint tables (`[[constraints]]`, `[[comms.constraints]]`) at `path`.
+inline void parse_constraints(Reader& r, const toml::node& node, const std::string& path,
+                              std::vector<MeterConstraint>& out) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    r.error(&node, path, "must be an array of tables");
+    return;
+  }
+  for (const auto& item : *array) {
+    const toml::table* ct = item.as_table();
+    if (ct == nullptr) {
+      r.error(&item, path, "must be an array of tables");
+      continue;
+    }
+    MeterConstraint mc;
+    mc.key = r.text(*ct, "key", path + ".key", true);
+    mc.op = r.text(*ct, "op", path + ".op", true);
+    if (!mc.op.empty() && !is_one_of(mc.op, {">=", "<=", ">", "<", "==", "!=", "divides"})) {
+      r.error(ct->get("op"), path + ".op", "must be >= <= > < == != or divides");
+    }
+    if (auto v = r.number(*ct, "value", path + ".value")) {
+      mc.value = *v;
+    } else if (!ct->contains("value")) {
+      r.error(ct, path + ".value", "is required (a number)");
+    }
+    mc.reason = r.text(*ct, "reason", path + ".reason", false);
+    out.push_back(std::move(mc));
+  }
+}
+
 }  // namespace detail
 
 /// Parses TOML text whether toml++ was built with exceptions or without; on a syntax error
@@ -611,33 +647,14 @@ inline ManifestParse parse_manifest(std::string_view text, std::string_view sour
       }
       if (auto b = r.number(*t, "burden_w", "comms.burden_w")) c.burden_w = *b;
       if (const toml::node* cs = t->get("constraints")) {
-        const toml::array* array = cs->as_array();
-        if (array == nullptr) {
-          r.error(cs, "comms.constraints", "must be an array of tables");
-        } else {
-          for (const auto& item : *array) {
-            const toml::table* ct = item.as_table();
-            if (ct == nullptr) {
-              r.error(&item, "comms.constraints", "must be an array of tables");
-              continue;
-            }
-            MeterConstraint mc;
-            mc.key = r.text(*ct, "key", "comms.constraints.key", true);
-            mc.op = r.text(*ct, "op", "comms.constraints.op", true);
-            if (!mc.op.empty() && !detail::is_one_of(mc.op, {">=", "<=", ">", "<", "==", "!="})) {
-              r.error(ct->get("op"), "comms.constraints.op", "must be >= <= > < == or !=");
-            }
-            if (auto v = r.number(*ct, "value", "comms.constraints.value")) {
-              mc.value = *v;
-            } else {
-              r.error(ct, "comms.constraints.value", "is required (a number)");
-            }
-            c.constraints.push_back(std::move(mc));
-          }
-        }
+        detail::parse_constraints(r, *cs, "comms.constraints", c.constraints);
       }
       m.comms = std::move(c);
     }
+  }
+
+  if (const toml::node* cs = root.get("constraints")) {
+    detail::parse_constraints(r, *cs, "constraints", m.constraints);
   }
 
   if (out.errors.empty()) out.manifest = std::move(m);
@@ -676,30 +693,54 @@ inline ConfigCheck validate_config(const Manifest& manifest, const toml::table& 
   return out;
 }
 
-/// Checks a comms module's constraints against the meter's settings (e.g. display.scroll_time_s
-/// from the SKU). Returns one message per broken or unset constraint.
-inline std::vector<std::string> check_constraints(const Manifest& manifest,
-                                                  const toml::table& meter_settings) {
-  std::vector<std::string> broken;
-  if (!manifest.comms) return broken;
-  for (const auto& c : manifest.comms->constraints) {
-    const auto value = meter_settings.at_path(c.key).value<double>();
+/// A constraint the meter's settings break: the setting it is on, and what to tell the user.
+struct BrokenConstraint {
+  std::string key;      ///< the meter setting, "metrology.tick_s"
+  std::string message;  ///< "tou requires metrology.tick_s to divide 60 exactly, the meter has 7 (...)"
+};
+
+/// Checks a plugin's constraints ([[constraints]] and a comms module's comms.constraints)
+/// against the meter's settings (e.g. display.scroll_time_s from the SKU). Returns one entry per
+/// broken or unset constraint, in the manifest's order.
+inline std::vector<BrokenConstraint> broken_constraints(const Manifest& manifest,
+                                                        const toml::table& meter_settings) {
+  std::vector<BrokenConstraint> broken;
+  std::vector<const MeterConstraint*> all;
+  for (const auto& c : manifest.constraints) all.push_back(&c);
+  if (manifest.comms) {
+    for (const auto& c : manifest.comms->constraints) all.push_back(&c);
+  }
+  for (const auto* c : all) {
+    const std::string rule =
+        c->op == "divides"
+            ? c->key + " to divide " + detail::format_number(c->value) + " exactly"
+            : c->key + " " + c->op + " " + detail::format_number(c->value);
+    const std::string why = c->reason.empty() ? "" : " (" + c->reason + ")";
+    const auto value = meter_settings.at_path(c->key).value<double>();
     if (!value) {
-      broken.push_back(manifest.id + " requires " + c.key + " " + c.op + " " +
-                       detail::format_number(c.value) + " but the meter does not set " + c.key);
+      broken.push_back({c->key, manifest.id + " requires " + rule +
+                                    " but the meter does not set " + c->key + why});
       continue;
     }
     const double v = *value;
-    const bool ok = (c.op == ">=" && v >= c.value) || (c.op == "<=" && v <= c.value) ||
-                    (c.op == ">" && v > c.value) || (c.op == "<" && v < c.value) ||
-                    (c.op == "==" && v == c.value) || (c.op == "!=" && v != c.value);
+    const bool ok = (c->op == ">=" && v >= c->value) || (c->op == "<=" && v <= c->value) ||
+                    (c->op == ">" && v > c->value) || (c->op == "<" && v < c->value) ||
+                    (c->op == "==" && v == c->value) || (c->op == "!=" && v != c->value) ||
+                    (c->op == "divides" && v != 0 && std::fmod(c->value, v) == 0);
     if (!ok) {
-      broken.push_back(manifest.id + " requires " + c.key + " " + c.op + " " +
-                       detail::format_number(c.value) + ", the meter has " +
-                       detail::format_number(v));
+      broken.push_back({c->key, manifest.id + " requires " + rule + ", the meter has " +
+                                    detail::format_number(v) + why});
     }
   }
   return broken;
+}
+
+/// The messages of broken_constraints(): one per broken or unset constraint.
+inline std::vector<std::string> check_constraints(const Manifest& manifest,
+                                                  const toml::table& meter_settings) {
+  std::vector<std::string> messages;
+  for (auto& b : broken_constraints(manifest, meter_settings)) messages.push_back(std::move(b.message));
+  return messages;
 }
 
 }  // namespace meter::sdk
