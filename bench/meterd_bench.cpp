@@ -30,7 +30,9 @@ MeterdOptions demo(std::uint64_t simulate_s) {
   o.simulate_s = simulate_s;
   o.board_dirs = {kSource / "boards/descriptors"};
   o.plugin_dirs = {METER_PLUGIN_DIR};
-  if (fs::exists(METER_OEM_PUBLIC_KEY)) o.oem_key = fs::path(METER_OEM_PUBLIC_KEY);
+  if (fs::exists(METER_OEM_PUBLIC_KEY)) {
+    if (auto key = meter::apps::oem_key_text(METER_OEM_PUBLIC_KEY)) o.oem_key_hex = *key;
+  }
   return o;
 }
 
@@ -76,9 +78,9 @@ void BM_MeterdPeakResidentMemory(benchmark::State& state) {
       dup2(devnull, STDOUT_FILENO);
       std::vector<std::string> args{METER_MeterD_PATH, "--sku", o.sku.string(), "--site", o.site.string(),
                                     "--simulate", "30d"};
-      if (o.oem_key) {
+      if (o.oem_key_hex) {
         args.emplace_back("--oem-key");
-        args.push_back(o.oem_key->string());
+        args.push_back(*o.oem_key_hex);
       }
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());

@@ -18,8 +18,10 @@ int main(int argc, char** argv) {
   std::string state;
   std::string oem_key;
   CLI::App app{"meterd: an electricity meter assembled from a board, an SKU and a site"};
-  app.add_option("--sku", o.sku, "the product (SKU) file")->check(CLI::ExistingFile);
-  app.add_option("--site", o.site, "the site file")->check(CLI::ExistingFile);
+  // The files are checked by the configuration loader, which names the path and the reason
+  // like every other configuration error (exit 2).
+  app.add_option("--sku", o.sku, "the product (SKU) file");
+  app.add_option("--site", o.site, "the site file");
   app.add_option("--state", state, "directory of the meter's nonvolatile store");
   app.add_option("--simulate", o.simulate_s,
                  "run this long on a virtual clock, as fast as the CPU allows (90s, 15m, 12h, 30d)")
@@ -28,8 +30,9 @@ int main(int argc, char** argv) {
   app.add_option("--boards", o.board_dirs, "more directories of board descriptors");
   app.add_option("--plugins", o.plugin_dirs, "more plugin directories");
   app.add_option("--oem-key", oem_key,
-                 "the OEM's Ed25519 public key (hex) for legally relevant plugins; default: the "
-                 "build's development key");
+                 "the OEM's Ed25519 public key for legally relevant plugins: 64 hex digits, or a "
+                 "file holding them (as meter-sign writes it); default: the build's development "
+                 "key");
   std::string profile_csv;
   std::string until;
   app.add_option("--until", until, "simulate until this UTC time (2026-03-02T00:00:00Z)");
@@ -39,7 +42,12 @@ int main(int argc, char** argv) {
   bool hash = false;
   app.add_flag("--hash-password", hash,
                "read a password from stdin and print its hash for an SKU's [security] table");
-  app.add_flag("--check", o.check_only, "check the configuration and stop");
+  app.add_flag("--check", o.check_only,
+               "check the configuration and create every plugin, then stop; opens no store, "
+               "starts no plugin (no socket, relay or broker is touched)");
+  bool list_plugins = false;
+  app.add_flag("--list-plugins", list_plugins,
+               "print the ids of the plugins the SKU (--sku) carries, one a line, and stop");
   app.add_flag("--config-reference", reference, "print the configuration reference (Markdown)");
   CLI11_PARSE(app, argc, argv);
 
@@ -58,6 +66,20 @@ int main(int argc, char** argv) {
     std::cout << meter::kernel::config::reference_markdown();
     return 0;
   }
+  if (list_plugins) {
+    if (o.sku.empty()) {
+      std::cerr << "meterd: --list-plugins needs --sku\n";
+      return meter::apps::kExitConfig;
+    }
+    meter::kernel::config::Diagnostics errors;
+    const auto ids = meter::kernel::config::sku_plugin_ids(o.sku, errors);
+    if (!errors.empty()) {
+      std::cerr << errors.to_string();
+      return meter::apps::kExitConfig;
+    }
+    for (const auto& id : ids) std::cout << id << "\n";
+    return 0;
+  }
   if (o.sku.empty() || o.site.empty()) {
     std::cerr << "meterd: --sku and --site are required (see --help)\n";
     return meter::apps::kExitConfig;
@@ -74,10 +96,16 @@ int main(int argc, char** argv) {
     }
     o.until = meter::kernel::UtcTime{t};
   }
+  if (oem_key.empty() && std::filesystem::exists(METER_OEM_PUBLIC_KEY)) {
+    oem_key = METER_OEM_PUBLIC_KEY;  // the build tree's development OEM key
+  }
   if (!oem_key.empty()) {
-    o.oem_key = oem_key;
-  } else if (std::filesystem::exists(METER_OEM_PUBLIC_KEY)) {
-    o.oem_key = METER_OEM_PUBLIC_KEY;  // the build tree's development OEM key
+    auto hex = meter::apps::oem_key_text(oem_key);
+    if (!hex) {
+      std::cerr << "meterd: --oem-key " << oem_key << ": " << hex.error().message << "\n";
+      return meter::apps::kExitConfig;
+    }
+    o.oem_key_hex = *hex;
   }
   o.board_dirs.emplace_back(METER_BOARD_DIR);
   o.plugin_dirs.emplace_back(METER_PLUGIN_DIR);

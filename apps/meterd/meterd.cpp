@@ -5,12 +5,19 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
+
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "meter/boards/relays.h"
@@ -179,6 +186,79 @@ kernel::Result<void> register_nameplate(kernel::ObjectRegistry& objects,
   return {};
 }
 
+/// "file:line:column: message" at a place of the configuration.
+std::string located(const kernel::config::Place& at, std::string message) {
+  return kernel::config::Diagnostic{at.file, at.line, at.column, std::move(message)}.to_string();
+}
+
+/// The configuration errors the loader cannot see, found once the plugins are created: rules a
+/// plugin checks itself (placed where the setting was written), and display items that name an
+/// object neither the kernel nor a plugin of the SKU provides. While checking, a plugin refused
+/// for any reason is an error too: the product as configured cannot be built.
+std::vector<std::string> configuration_errors(const Setup& s, const kernel::PluginHost& host,
+                                              const kernel::ObjectRegistry& objects,
+                                              bool checking) {
+  std::vector<std::string> out;
+  for (const auto& r : host.refusals()) {
+    const auto entry = std::find_if(s.sku.plugins.begin(), s.sku.plugins.end(),
+                                    [&](const auto& e) { return e.id == r.plugin; });
+    if (entry == s.sku.plugins.end()) continue;
+    for (const auto& problem : r.config_problems) {
+      out.push_back(located(entry->place_of(problem.key),
+                            problem.key.empty()
+                                ? fmt::format("plugin {}: {}", r.plugin, problem.message)
+                                : fmt::format("plugin {}: {}: {}", r.plugin, problem.key,
+                                              problem.message)));
+    }
+    if (r.config_problems.empty() && checking) {
+      out.push_back(located(entry->place, fmt::format("plugin '{}' refused ({}): {}", r.plugin,
+                                                      kernel::to_string(r.reason), r.detail)));
+    }
+  }
+  const auto& items = s.sku.display.items;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].kind != kernel::DisplayItem::Kind::object) continue;
+    const auto& id = items[i].id;
+    const bool provided =
+        objects.find(id) != nullptr ||
+        std::any_of(s.sku.plugins.begin(), s.sku.plugins.end(), [&](const auto& e) {
+          return std::find(e.objects.begin(), e.objects.end(), id) != e.objects.end();
+        });
+    if (!provided) {
+      out.push_back(located(s.sku.display_item_places.at(i),
+                            fmt::format("display item \"{}\" names an object that neither the "
+                                        "kernel nor a plugin of this SKU provides",
+                                        id.to_string())));
+    }
+  }
+  return out;
+}
+
+/// Holds the state folder for this process (an advisory lock on <dir>/meterd.pid, released when
+/// the process ends however it ends): two meters metering into one store would each believe it
+/// is theirs. Returns the lock's descriptor.
+kernel::Result<int> lock_state_folder(const std::filesystem::path& dir) {
+  const auto file = dir / "meterd.pid";
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return kernel::fail(fmt::format("state folder {}: cannot open {}: {}", dir.string(),
+                                    file.filename().string(), std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const auto n = ::pread(fd, pid, sizeof pid - 1, 0);
+    ::close(fd);
+    std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "unknown";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return kernel::fail(fmt::format("state folder {} in use by pid {}", dir.string(), holder));
+  }
+  const std::string pid = fmt::format("{}\n", ::getpid());
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The lock holds all the same; only the pid a second meterd would name is missing.
+  }
+  return fd;
+}
+
 /// One meter, powered: the kernel restored from its store, its plugins and its display. A
 /// power failure destroys it; power coming back makes a new one from the same store.
 class PoweredMeter {
@@ -188,7 +268,8 @@ class PoweredMeter {
                                                                const kernel::TimeSource& time,
                                                                kernel::NvmStore& nvm,
                                                                kernel::RelayDriver* relays,
-                                                               std::ostream& err) {
+                                                               std::ostream& err,
+                                                               std::vector<std::string>& refused) {
     auto meter = kernel::Meter::create(s.meter, time);
     if (!meter) return meter.error();
     auto pm = std::unique_ptr<PoweredMeter>(new PoweredMeter(std::move(*meter)));
@@ -222,12 +303,10 @@ class PoweredMeter {
     hc.plugin_dirs = o.plugin_dirs;
     hc.meter_settings = s.meter_settings;
     hc.kernel_version = METER_VERSION;
-    if (o.oem_key) {
-      std::ifstream in(*o.oem_key);
-      std::stringstream text;
-      text << in.rdbuf();
-      auto key = kernel::from_hex<32>(text.str());
-      if (!key) return kernel::fail(fmt::format("{}: {}", o.oem_key->string(), key.error().message));
+    hc.simulated = o.simulate_s > 0 || o.until.has_value();
+    if (o.oem_key_hex) {
+      auto key = kernel::from_hex<32>(*o.oem_key_hex);
+      if (!key) return kernel::fail(fmt::format("--oem-key: {}", key.error().message));
       hc.oem_public_key = *key;
     }
     hc.log = [&err](int level, const std::string& plugin, const std::string& message) {
@@ -236,11 +315,14 @@ class PoweredMeter {
     pm->host_ = std::make_unique<kernel::PluginHost>(
         kernel::PluginHostDeps{m.bus(), m.objects(), m.gate(), m.clock(), nvm, relays}, hc);
     pm->host_->load_all(plugin_specs(s));
-    pm->host_->start_all();
+    // A check creates the plugins (each checks its own settings) but starts none: starting
+    // opens ports, connects to brokers and operates relays.
+    if (!o.check_only) pm->host_->start_all();
     if (auto id = pm->host_->register_identity_objects(); !id) return id.error();
+    refused = configuration_errors(s, *pm->host_, m.objects(), o.check_only);
     pm->display_ = std::make_unique<kernel::Display>(m.objects(), s.sku.display, METER_VERSION);
     // The plugins have subscribed: now they hear how long the meter was off.
-    pm->persistence_->publish_power_restore();
+    if (!o.check_only && refused.empty()) pm->persistence_->publish_power_restore();
     return pm;
   }
 
@@ -337,6 +419,7 @@ struct MeterRun::State {
   std::unique_ptr<kernel::VirtualTimeSource> virtual_time;
   std::unique_ptr<kernel::NvmStore> store;
   std::unique_ptr<PoweredMeter> powered;
+  int state_lock = -1;  // held until the process ends (lock_state_folder)
   kernel::UtcTime began{};
   kernel::UtcTime end{};
   std::size_t next_happening = 0;
@@ -376,9 +459,16 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
         static_cast<std::uint32_t>(st->setup.board.hardware.relays), *st->driver);
   }
   exit_code = kExitFailure;
-  if (o.state_dir) {
+  if (o.state_dir && !o.check_only) {
     std::error_code ec;
     std::filesystem::create_directories(*o.state_dir, ec);
+    auto lock = lock_state_folder(*o.state_dir);
+    if (!lock) {
+      fmt::print(err, "meterd: {}\n", lock.error().message);
+      exit_code = kExitConfig;
+      return nullptr;
+    }
+    st->state_lock = *lock;
     auto store = kernel::SqliteNvmStore::open(*o.state_dir / "meter.db");
     if (!store) {
       fmt::print(err, "meterd: {}\n", store.error().message);
@@ -391,9 +481,18 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
   // A simulated meter with a store carries on from the time it last stored.
   st->virtual_time = std::make_unique<kernel::VirtualTimeSource>(
       kernel::Persistence::stored_time(*st->store).value_or(st->setup.site.simulation.start));
-  auto powered = PoweredMeter::power_up(st->setup, o, st->time(), *st->store, st->relays.get(), err);
+  std::vector<std::string> refused;
+  auto powered = PoweredMeter::power_up(st->setup, o, st->time(), *st->store, st->relays.get(), err,
+                                        refused);
   if (!powered) {
     fmt::print(err, "meterd: {}\n", powered.error().message);
+    return nullptr;
+  }
+  if (!refused.empty()) {
+    for (const auto& line : refused) fmt::print(err, "{}\n", line);
+    fmt::print(err, "meterd: configuration refused ({} error{})\n", refused.size(),
+               refused.size() == 1 ? "" : "s");
+    exit_code = kExitConfig;
     return nullptr;
   }
   st->powered = std::move(*powered);
@@ -434,13 +533,18 @@ bool MeterRun::step() {
       power_fail();
       st.powered.reset();
       st.virtual_time->advance(h.length);
+      std::vector<std::string> refused;
       auto powered = PoweredMeter::power_up(st.setup, st.options, st.time(), *st.store,
-                                            st.relays.get(), *st.err);
+                                            st.relays.get(), *st.err, refused);
       if (!powered) {
         fmt::print(*st.err, "meterd: cannot power up again: {}\n", powered.error().message);
         return false;
       }
       st.powered = std::move(*powered);
+      if (!refused.empty()) {
+        fmt::print(*st.err, "meterd: cannot power up again: {}\n", refused.front());
+        return false;
+      }
     }
   }
   // The board's seal switches at power-up and before every tick; the gate publishes a change.
@@ -542,6 +646,33 @@ bool MeterRun::print_audit(std::ostream& out, std::ostream& err) {
   }
   fmt::print(out, "\n{}", report);
   return true;
+}
+
+kernel::Result<std::string> oem_key_text(const std::string& argument) {
+  auto is_key = [](std::string_view text) {
+    return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+             return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+           });
+  };
+  if (is_key(argument)) return argument;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(argument, ec)) {
+    return kernel::fail(fmt::format("neither 64 hex digits ({} characters given) nor a key file "
+                                    "(no such file)",
+                                    argument.size()));
+  }
+  std::ifstream in(argument);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string key = text.str();
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  if (!in && !in.eof()) return kernel::fail("the key file cannot be read");
+  if (!is_key(key)) {
+    return kernel::fail(fmt::format("the key file holds {} characters; an Ed25519 public key is "
+                                    "64 hex digits",
+                                    key.size()));
+  }
+  return key;
 }
 
 int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {

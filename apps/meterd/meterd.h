@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "meter/kernel/result.h"
 #include "meter/kernel/time.h"
 
 namespace meter::kernel {
@@ -25,9 +26,13 @@ struct MeterdOptions {
   std::uint64_t simulate_s = 0;                    ///< 0: real time
   std::vector<std::filesystem::path> board_dirs;
   std::vector<std::filesystem::path> plugin_dirs;
-  std::optional<std::filesystem::path> oem_key;    ///< hex Ed25519 public key file
+  /// The OEM's Ed25519 public key as 64 hex digits (main reads a key file into this).
+  std::optional<std::string> oem_key_hex;
   bool progress = false;                           ///< show progress on a terminal
-  bool check_only = false;                         ///< load and check the configuration, then stop
+  /// Load and check the configuration, board and plugins (each plugin created, so that it
+  /// checks its own settings), then stop: no store is opened, no plugin started, so no socket,
+  /// relay, broker or clock is touched.
+  bool check_only = false;
   /// Stop at this instant (UTC) rather than after simulate_s: a restarted meter ends where the
   /// first run would have.
   std::optional<kernel::UtcTime> until;
@@ -76,6 +81,11 @@ class MeterRun {
   explicit MeterRun(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
+
+/// The OEM key an --oem-key argument names: the argument itself when it is 64 hex digits, else
+/// the contents of the file it names (trailing white space dropped). An error says which was
+/// tried and why neither works.
+kernel::Result<std::string> oem_key_text(const std::string& argument);
 
 /// Runs a meter; reports go to `out`, diagnostics to `err`. Returns the exit status.
 int run_meterd(const MeterdOptions& options, std::ostream& out, std::ostream& err);
