@@ -14,7 +14,7 @@
 namespace {
 
 constexpr const char* kAbiSha256 =
-    "d2690a97f3dcbe622c0d514fbdad401831bd0e7938234ea9ddf07f31dbc27ae3";
+    "d18f1428740eb2ec4c45081a5a2abeeccd762967fd450355c22adaf29a5a1260";
 constexpr int kAbiMajor = 1;
 constexpr int kAbiMinor = 3;
 

@@ -44,6 +44,8 @@ std::string_view to_string(RefusalReason reason) noexcept {
     case RefusalReason::create_failed: return "create-failed";
     case RefusalReason::start_failed: return "start-failed";
     case RefusalReason::fault_limit: return "fault-limit";
+    case RefusalReason::not_legally_relevant: return "not-legally-relevant";
+    case RefusalReason::not_approved: return "not-approved";
   }
   return "unknown";
 }
@@ -67,6 +69,7 @@ struct PluginHost::Plugin {
   std::string lent_description;               // object_info's description, lent until the next
   std::optional<std::vector<NvmWrite>> transaction;
   std::vector<ConfigProblem> config_problems;  // reported during create or start (ABI 1.3)
+  std::string write_refusal;                   // why the write in progress is refused (1.3)
   int start_rank = -1;
 
   bool has(const std::string& capability) const {
@@ -80,6 +83,9 @@ struct PluginHost::Plugin {
 namespace {
 
 using Plugin = PluginHost::Plugin;
+
+// The kernel's NVM namespace: the energy registers and the meter's own state.
+constexpr std::string_view kKernelNamespace = "kernel";
 
 Obis from_c(const meter_obis& o) { return Obis{o.a, o.b, o.c, o.d, o.e, o.f}; }
 std::int64_t ms(UtcTime t) { return t.time_since_epoch().count(); }
@@ -377,11 +383,16 @@ struct HostApi {
           if (!p.alive()) return fail(fmt::format("plugin {} is not running", p.manifest.id));
           const meter_value v = sdk::to_c(value);
           Call call(p);
+          p.write_refusal.clear();
           const meter_status status = write(user_data, &v);
           if (status == METER_STATUS_OK) return {};
           if (status == METER_STATUS_EXCEPTION) p.host->fault(p, "object write threw");
-          return fail(fmt::format("plugin {} refused the value: {}", p.manifest.id,
-                                  sdk::to_string(static_cast<sdk::Status>(status))));
+          // The plugin's status and reason reach whoever wrote: a lockout is `unavailable`, a
+          // bad value `invalid`, and the port or head-end can say so.
+          const std::string why = p.write_refusal.empty()
+                                      ? std::string(sdk::to_string(static_cast<sdk::Status>(status)))
+                                      : p.write_refusal;
+          return fail(kind_of(status), fmt::format("plugin {} refused the value: {}", p.manifest.id, why));
         };
       }
       if (auto added = p.host->deps_.registry.add(std::move(object), std::move(reader),
@@ -501,6 +512,9 @@ struct HostApi {
 
   static std::optional<std::string> name_space(const Plugin& p, const char* requested) {
     if (requested == nullptr || p.manifest.id == requested) return p.manifest.id;
+    // The kernel's namespace holds the energy registers: no grant opens it (load refuses the
+    // capability too; this holds whatever a grant says).
+    if (std::string_view(requested) == kKernelNamespace) return std::nullopt;
     if (p.has(std::string("nvm:") + requested)) return std::string(requested);
     return std::nullopt;
   }
@@ -849,6 +863,26 @@ struct HostApi {
   static std::int32_t simulated(meter_host_context* c) {
     return self(c).host->config_.simulated ? 1 : 0;
   }
+  static void write_refused(meter_host_context* c, const char* message) {
+    try {
+      if (message != nullptr) self(c).write_refusal = message;
+    } catch (...) {
+    }
+  }
+
+  /// What a plugin's status says, as the gate and the ports understand failures.
+  static ErrorKind kind_of(meter_status status) {
+    switch (status) {
+      case METER_STATUS_NOT_FOUND: return ErrorKind::not_found;
+      case METER_STATUS_DENIED: return ErrorKind::denied;
+      case METER_STATUS_SEALED: return ErrorKind::sealed;
+      case METER_STATUS_LOCKED: return ErrorKind::locked;
+      case METER_STATUS_UNAVAILABLE: return ErrorKind::unavailable;
+      case METER_STATUS_INVALID_ARGUMENT:
+      case METER_STATUS_TYPE_MISMATCH: return ErrorKind::invalid;
+      default: return ErrorKind::failed;
+    }
+  }
 
   static void fill(Plugin& p) {
     p.api.struct_size = sizeof(meter_host_api);
@@ -886,6 +920,7 @@ struct HostApi {
     p.api.list_objects = &list_objects;
     p.api.config_error = &config_error;
     p.api.simulated = &simulated;
+    p.api.write_refused = &write_refused;
   }
 
   /// Calls a watch's or a timer's handler as a call into the plugin; a failure is a fault.
@@ -1121,6 +1156,10 @@ Result<void> PluginHost::load(const PluginSpec& spec) {
     auto parsed = sdk::parse_manifest(beside, manifest_path.string());
     if (!parsed.manifest) return refused(RefusalReason::manifest_invalid, parsed.errors.front());
     sdk::Manifest& manifest = *parsed.manifest;
+    if (manifest.id == kKernelNamespace || manifest.id == "board") {
+      return refused(RefusalReason::manifest_invalid,
+                     fmt::format("the id '{}' is the meter's own: no plugin may take it", manifest.id));
+    }
     if (!spec.id.empty() && manifest.id != spec.id) {
       return refused(RefusalReason::manifest_mismatch,
                      fmt::format("the SKU names {} but the manifest says {}", spec.id, manifest.id));
@@ -1135,11 +1174,29 @@ Result<void> PluginHost::load(const PluginSpec& spec) {
                                  manifest_path.filename().string()));
     }
     const Sha256 hash = scan->sha256;
-    if (manifest.legal_class == sdk::LegalClass::legally_relevant) {
+    const bool declares_relevant = manifest.legal_class == sdk::LegalClass::legally_relevant;
+    if (spec.legally_relevant && !declares_relevant) {
+      return refused(RefusalReason::not_legally_relevant,
+                     "the product marks it legally relevant, but the plugin declares itself "
+                     "not relevant: not the plugin the product was approved with");
+    }
+    if (spec.software_id && *spec.software_id != hash) {
+      return refused(RefusalReason::not_approved,
+                     fmt::format("its SHA-256 is {}, the product approves {}", to_hex(hash),
+                                 to_hex(*spec.software_id)));
+    }
+    if (declares_relevant) {
       const fs::path sig_path = signature_path(path);
-      if (!config_.oem_public_key) {
+      std::vector<const TrustedKey*> keys;
+      for (const auto& k : config_.vendor_keys) {
+        if (k.plugins.empty() ||
+            std::find(k.plugins.begin(), k.plugins.end(), manifest.id) != k.plugins.end()) {
+          keys.push_back(&k);
+        }
+      }
+      if (!config_.oem_public_key && keys.empty()) {
         return refused(RefusalReason::unsigned_plugin,
-                       "legally relevant, and the meter has no OEM key to check it with");
+                       "legally relevant, and the meter has no OEM key (nor a vendor key for it) to check it with");
       }
       auto sig_text = read_binary(sig_path);
       if (!sig_text) {
@@ -1152,13 +1209,24 @@ Result<void> PluginHost::load(const PluginSpec& spec) {
                        fmt::format("{} is not a signature: {}", sig_path.filename().string(),
                                    signature.error().message));
       }
-      if (!verify_plugin(hash, *signature, *config_.oem_public_key)) {
+      const bool by_oem =
+          config_.oem_public_key && verify_plugin(hash, *signature, *config_.oem_public_key);
+      const bool by_vendor = std::any_of(keys.begin(), keys.end(), [&](const TrustedKey* k) {
+        return verify_plugin(hash, *signature, k->key);
+      });
+      if (!by_oem && !by_vendor) {
         return refused(RefusalReason::bad_signature,
-                       "the signature does not match the OEM key: the binary was altered after "
-                       "signing or signed with another key");
+                       fmt::format("the signature matches no key trusted for {} (the OEM's{}): "
+                                   "the binary was altered after signing or signed with another "
+                                   "key",
+                                   manifest.id, keys.empty() ? "" : " or a vendor's"));
       }
     }
     for (const auto& capability : manifest.capabilities) {
+      if (capability == std::string("nvm:") + std::string(kKernelNamespace)) {
+        return refused(RefusalReason::capability_not_granted,
+                       "asks for nvm:kernel, the kernel's registers, which are never granted");
+      }
       if (spec.granted.count(capability) == 0) {
         return refused(RefusalReason::capability_not_granted,
                        fmt::format("needs capability {}, which the SKU does not grant", capability));

@@ -459,6 +459,49 @@ TEST(PluginHost, AnotherPluginsNvmNeedsTheGrantedCapability) {
   EXPECT_TRUE(*with.nvm.get("dependent", "stolen"));
 }
 
+TEST(PluginHost, TheKernelsRegistersAreNeverAPluginsWhateverTheGrant) {
+  {
+    Rig rig;  // asks for nvm:kernel in its manifest, and the "SKU" grants it
+    PluginSpec spec = behave("good", {"nvm:kernel"});
+    spec.id = "greedy";
+    EXPECT_FALSE(rig.host->load(spec));
+    EXPECT_EQ(rig.last_refusal().reason, RefusalReason::capability_not_granted);
+    EXPECT_NE(rig.last_refusal().detail.find("never granted"), std::string::npos);
+  }
+  {
+    Rig rig;  // every grant there is, and it writes the kernel's namespace anyway
+    PluginSpec spec = behave("nvm-kernel", kAllGrants);
+    spec.granted.insert("nvm:kernel");
+    spec.id = "privileged";
+    ASSERT_TRUE(rig.host->load(spec));
+    rig.host->start_all();
+    rig.tick();
+    EXPECT_FALSE(*rig.nvm.get("kernel", "registers"));
+    EXPECT_EQ(rig.host->status("privileged")->faults, 1u);
+  }
+  {
+    Rig rig;  // under the kernel's own id, its namespace would be the kernel's
+    PluginSpec spec = behave("nvm-kernel");
+    spec.id = "kernel";
+    EXPECT_FALSE(rig.host->load(spec));
+    EXPECT_EQ(rig.last_refusal().reason, RefusalReason::manifest_invalid);
+    rig.expect_metering_continues();
+  }
+}
+
+TEST(PluginHost, APluginsRefusalReachesTheWriterWithItsStatusAndReason) {
+  Rig rig;
+  ASSERT_TRUE(rig.host->load(behave("refuse-write")));
+  rig.host->start_all();
+  const Requester configurator{Interface::kernel, Role::configurator, "test"};
+  auto written = rig.meter->gate().write(obis("0-0:96.200.2"), Value{std::int64_t{1}}, configurator);
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().kind, ErrorKind::unavailable);
+  EXPECT_NE(written.error().message.find("locked out for 1440 min on purpose"), std::string::npos)
+      << written.error().message;
+  EXPECT_EQ(rig.host->status("behave")->faults, 0u);
+}
+
 TEST(PluginHost, PluginEventsReachTheBus) {
   Rig rig;
   std::vector<PluginEvent> events;
@@ -543,6 +586,48 @@ TEST(PluginHost, ABinaryAlteredAfterSigningIsRefused) {
   EXPECT_EQ(rig.last_refusal().reason, RefusalReason::bad_signature);
   EXPECT_NE(rig.last_refusal().detail.find("altered"), std::string::npos);
   rig.expect_metering_continues();
+}
+
+TEST(PluginHost, AModuleVendorsKeySignsOnlyThePluginsItIsTrustedFor) {
+  const auto dir = temp_dir("vendor");
+  const auto plugin = copy_fixture("legal", dir);
+  const KeyPair vendor = make_key_pair();
+  write_signature(plugin, vendor.secret_key);
+  for (const auto& [plugins, loads] :
+       std::vector<std::pair<std::vector<std::string>, bool>>{
+           {{"legal"}, true}, {{}, true}, {{"tou", "demand"}, false}}) {
+    PluginHostConfig config;
+    config.oem_public_key = make_key_pair().public_key;  // the OEM's: not the one that signed
+    config.vendor_keys = {TrustedKey{"acme", vendor.public_key, plugins}};
+    config.plugin_dirs = {dir};
+    Rig rig(std::move(config));
+    EXPECT_EQ(static_cast<bool>(rig.host->load(by_id("legal"))), loads) << plugins.size();
+    if (!loads) EXPECT_EQ(rig.last_refusal().reason, RefusalReason::bad_signature);
+  }
+}
+
+TEST(PluginHost, TheProductDecidesWhatIsLegallyRelevant) {
+  {
+    Rig rig;  // behave declares itself not relevant; the product says it is
+    PluginSpec spec = behave("good");
+    spec.legally_relevant = true;
+    EXPECT_FALSE(rig.host->load(spec));
+    EXPECT_EQ(rig.last_refusal().reason, RefusalReason::not_legally_relevant);
+    rig.expect_metering_continues();
+  }
+  {
+    Rig rig;  // the product approves another build
+    PluginSpec spec = behave("good");
+    spec.software_id = Sha256{};
+    EXPECT_FALSE(rig.host->load(spec));
+    EXPECT_EQ(rig.last_refusal().reason, RefusalReason::not_approved);
+  }
+  {
+    Rig rig;  // the build it approves
+    PluginSpec spec = behave("good");
+    spec.software_id = *sha256_loaded_image(kFixtures / "behave.so");
+    EXPECT_TRUE(rig.host->load(spec)) << rig.last_refusal().detail;
+  }
 }
 
 // ----- many cycles (run under the asan preset for leaks) -------------------------------

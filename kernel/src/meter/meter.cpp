@@ -64,6 +64,12 @@ void Meter::raise_storage_fault(std::string detail) {
   bus_.publish(FaultRaised{clock_.now(), Fault::storage, std::move(detail)});
 }
 
+void Meter::raise_legal_fault(std::string detail) {
+  if (legal_fault_) return;
+  legal_fault_ = true;
+  bus_.publish(FaultRaised{clock_.now(), Fault::plugin, std::move(detail)});
+}
+
 const EnergyTick& Meter::tick() noexcept {
   const auto m = metrology_->close_tick();
   const auto moved = registers_.apply(m.active_nwh, m.reactive_nvarh);

@@ -33,6 +33,7 @@ ObjectInfo data_info(Obis id, ValueType type, const char* description) {
 constexpr std::uint64_t kErrorMeasurement = 1;
 constexpr std::uint64_t kErrorClockInvalid = 2;
 constexpr std::uint64_t kErrorStorage = 4;
+constexpr std::uint64_t kErrorLegalSoftware = 8;
 
 // `text` has the shape of `pattern`: 'd' a digit, anything else itself.
 bool shaped(std::string_view text, std::string_view pattern) {
@@ -203,11 +204,12 @@ void Meter::register_objects() {
       [this] { return Value{metrology_->refused_total()}; });
   add(data_info(obis("0-0:97.97.0"), ValueType::unsigned_integer,
                 "error register: bit 0 measurement fault, bit 1 time unknown, "
-                "bit 2 storage fault"),
+                "bit 2 storage fault, bit 3 a legally relevant plugin is missing"),
       [this] {
         return Value{(measurement_fault_ ? kErrorMeasurement : 0) |
                      (clock_.valid() ? 0 : kErrorClockInvalid) |
-                     (storage_fault_ ? kErrorStorage : 0)};
+                     (storage_fault_ ? kErrorStorage : 0) |
+                     (legal_fault_ ? kErrorLegalSoftware : 0)};
       });
   // The clock: set by a meter shop or a time sync like the time-jump path, through
   // Clock::set_time (TimeChanged, and a time unknown becomes valid).

@@ -238,6 +238,9 @@ TEST(DemandPlugin, AResetDuringTheLockoutIsRefusedWithAClearErrorAndChangesNothi
   EXPECT_EQ(rig.host.log().back().level, METER_LOG_WARNING);
   EXPECT_NE(rig.host.log().back().message.find("locked out for another 1800 s"), std::string::npos)
       << rig.host.log().back().message;
+  // The reason travels with the status to whoever wrote (ABI 1.3 write_refused).
+  EXPECT_NE(rig.host.last_write_refusal().find("locked out for another 1800 s"), std::string::npos)
+      << rig.host.last_write_refusal();
   EXPECT_EQ(rig.unsigned_value(kResetCount), 1u);
   EXPECT_EQ(rig.integer(kMaximum), 7'200'000);
   EXPECT_EQ(rig.host.published().size(), 1u);

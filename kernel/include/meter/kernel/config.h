@@ -106,6 +106,8 @@ struct PluginEntry {
   std::string settings_source;  ///< the file the settings came from, for errors
   Place place;                  ///< the SKU's [plugins.<id>]
   std::vector<Obis> objects;    ///< the objects its manifest says it provides
+  bool legally_relevant = false;  ///< the SKU says the product's legal metrology depends on it
+  std::string software_id;        ///< the approved library's SHA-256 (hex); empty: any signed
   /// Where each setting was written, by path ("seasons", "seasons[2]", "seasons[2].start";
   /// items count from 1): the site's over the SKU's, as the settings are merged.
   std::map<std::string, Place> setting_places;

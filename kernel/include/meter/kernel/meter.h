@@ -90,6 +90,12 @@ class Meter {
   void raise_storage_fault(std::string detail);
   bool storage_fault() const noexcept { return storage_fault_; }
 
+  /// A legally relevant plugin of the product is missing or was refused, on a meter in
+  /// service: the kernel meters on, bit 3 of the error register is set for as long as the
+  /// meter runs (the LCD shows ERR08) and FaultRaised{plugin} is published once.
+  void raise_legal_fault(std::string detail);
+  bool legal_fault() const noexcept { return legal_fault_; }
+
  private:
   Meter(const MeterConfig& config, std::unique_ptr<Metrology> metrology,
         const date::time_zone* zone, const TimeSource& time, TestLed led);
@@ -112,6 +118,7 @@ class Meter {
   LedPulses last_led_{};
   bool measurement_fault_ = false;
   bool storage_fault_ = false;
+  bool legal_fault_ = false;
   std::int64_t display_multiplier_;
 };
 

@@ -54,6 +54,8 @@ enum class RefusalReason : std::uint8_t {
   create_failed,          ///< create returned an error or threw
   start_failed,           ///< start returned an error or threw
   fault_limit,            ///< disabled: its handlers failed too often
+  not_legally_relevant,   ///< the product marks it legally relevant; it does not declare so
+  not_approved,           ///< not the build the product's software_id approves
 };
 std::string_view to_string(RefusalReason reason) noexcept;
 
@@ -65,11 +67,24 @@ struct PluginSpec {
   std::set<std::string> granted;   ///< capabilities the SKU grants
   toml::table config;              ///< the plugin's configuration table
   std::string config_source = "configuration";  ///< names the file in errors
+  /// The product marks it legally relevant: it must declare itself so and be signed by a key
+  /// the meter trusts for its id, whatever its manifest says.
+  bool legally_relevant = false;
+  std::optional<Sha256> software_id;  ///< the approved library's hash; another is refused
+};
+
+/// A public key the meter trusts for plugin signatures, and for which plugins.
+struct TrustedKey {
+  std::string name;                  ///< "oem", a module vendor's name: said in refusals
+  PublicKey key{};
+  std::vector<std::string> plugins;  ///< the plugin ids it may sign; empty: every plugin
 };
 
 struct PluginHostConfig {
   std::vector<std::filesystem::path> plugin_dirs;
-  std::optional<PublicKey> oem_public_key;  ///< without it, no legally relevant plugin loads
+  std::optional<PublicKey> oem_public_key;  ///< signs any plugin; without keys, no legally
+                                            ///< relevant plugin loads
+  std::vector<TrustedKey> vendor_keys;      ///< the key ring beside the OEM's key
   std::uint32_t fault_limit = 3;            ///< failed handler calls before a plugin is disabled
   /// Capability groups for `write:<group>`: the objects each covers.
   std::map<std::string, std::vector<Obis>> write_groups = {

@@ -515,6 +515,12 @@ typedef struct meter_host_api {
    *  outside from a simulation unless its settings ask for it. Callable from create to
    *  destroy. */
   int32_t (*simulated)(meter_host_context* context);
+
+  /** Says why the plugin refuses the object write the host is making (`message`: "a demand
+   *  reset is locked out for 1440 min", NUL-terminated, lent). Called from inside a write
+   *  callback, before it returns its status; the host passes the status and this reason to
+   *  whoever wrote (a port, a head-end, meterctl). Callable only inside a write callback. */
+  void (*write_refused)(meter_host_context* context, const char* message);
 } meter_host_api;
 
 /* ---------------------------------------------------------------------------------------- */

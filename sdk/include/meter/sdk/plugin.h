@@ -334,6 +334,7 @@ class Host {
   void provide(const ObjectSpec& spec, Reader&& reader,
                std::function<void(const Value&)> writer = {}) {
     auto object = std::make_unique<Object>();
+    object->api = api_;
     object->reader = [r = std::forward<Reader>(reader)]() mutable { return Value(r()); };
     object->writer = std::move(writer);
     meter_object_info info{};
@@ -550,6 +551,7 @@ class Host {
     H handler;
   };
   struct Object {
+    const meter_host_api* api = nullptr;
     std::function<Value()> reader;
     std::function<void(const Value&)> writer;
     Value last;  // keeps text/octets alive until the next read, as the ABI asks
@@ -606,7 +608,19 @@ class Host {
     });
   }
   static meter_status write_trampoline(void* user_data, const meter_value* value) {
-    return detail::guarded([&] { static_cast<Object*>(user_data)->writer(from_c(*value)); });
+    auto* object = static_cast<Object*>(user_data);
+    return detail::guarded([&] {
+      try {
+        object->writer(from_c(*value));
+      } catch (const Error& e) {
+        // The reason goes with the status to whoever wrote (ABI 1.3).
+        const auto* api = object->api;
+        if (METER_HAS_FIELD(meter_host_api, api->struct_size, write_refused)) {
+          api->write_refused(api->context, e.what());
+        }
+        throw;
+      }
+    });
   }
   template <class Typed>
   static meter_status io_trampoline(void* user_data, std::int32_t fd, std::int32_t ready) noexcept {

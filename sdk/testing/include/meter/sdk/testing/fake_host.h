@@ -108,6 +108,7 @@ class FakeHost {
     api_.list_objects = &FakeHost::c_list_objects;
     api_.config_error = &FakeHost::c_config_error;
     api_.simulated = &FakeHost::c_simulated;
+    api_.write_refused = &FakeHost::c_write_refused;
     if (descriptor_ != nullptr && descriptor_->manifest_toml != nullptr) {
       ManifestParse parsed = parse_manifest(descriptor_->manifest_toml, "embedded plugin.toml");
       manifest_errors_ = std::move(parsed.errors);
@@ -379,6 +380,8 @@ class FakeHost {
   const std::optional<Manifest>& manifest() const noexcept { return manifest_; }
   const std::vector<std::string>& manifest_errors() const noexcept { return manifest_errors_; }
   const std::vector<std::string>& config_errors() const noexcept { return config_errors_; }
+  /// Why the plugin refused the last write it refused (ABI 1.3 write_refused); empty if none.
+  const std::string& last_write_refusal() const noexcept { return last_write_refusal_; }
   /// The settings the plugin reported wrong through config_error, in order.
   const std::vector<ReportedConfigError>& reported_config_errors() const noexcept {
     return reported_config_errors_;
@@ -832,10 +835,14 @@ class FakeHost {
     return METER_STATUS_OK;
   }
   static std::int32_t c_simulated(meter_host_context* c) { return self(c).options_.simulated ? 1 : 0; }
+  static void c_write_refused(meter_host_context* c, const char* message) {
+    if (message != nullptr) self(c).last_write_refusal_ = message;
+  }
 
   const meter_plugin_descriptor* descriptor_;
   FakeHostOptions options_;
   std::vector<ReportedConfigError> reported_config_errors_;
+  std::string last_write_refusal_;
   meter_host_api api_{};
   meter_plugin_instance* instance_ = nullptr;
   Stage stage_ = Stage::loaded;
