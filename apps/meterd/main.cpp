@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
                  "the OEM's Ed25519 public key for legally relevant plugins: 64 hex digits, or a "
                  "file holding them (as meter-sign writes it); default: the build's development "
                  "key");
+  std::string key_ring;
+  app.add_option("--key-ring", key_ring,
+                 "module vendors' public keys and the plugin ids each may sign (TOML [[key]] "
+                 "tables: name, public_key, plugins), trusted beside the OEM key");
   std::string profile_csv;
   std::string until;
   app.add_option("--until", until, "simulate until this UTC time (2026-03-02T00:00:00Z)");
@@ -106,6 +110,14 @@ int main(int argc, char** argv) {
       return meter::apps::kExitConfig;
     }
     o.oem_key_hex = *hex;
+  }
+  if (!key_ring.empty()) {
+    auto keys = meter::apps::load_key_ring(key_ring);
+    if (!keys) {
+      std::cerr << "meterd: --key-ring: " << keys.error().message << "\n";
+      return meter::apps::kExitConfig;
+    }
+    o.vendor_keys = std::move(*keys);
   }
   o.board_dirs.emplace_back(METER_BOARD_DIR);
   o.plugin_dirs.emplace_back(METER_PLUGIN_DIR);

@@ -115,6 +115,10 @@ std::vector<kernel::PluginSpec> plugin_specs(const Setup& s) {
     spec.granted = {p.grants.begin(), p.grants.end()};
     spec.config = p.settings;
     spec.config_source = p.settings_source;
+    spec.legally_relevant = p.legally_relevant;
+    if (!p.software_id.empty()) {
+      if (auto id = kernel::from_hex<32>(p.software_id)) spec.software_id = *id;
+    }
     specs.push_back(std::move(spec));
   }
   return specs;
@@ -197,7 +201,7 @@ std::string located(const kernel::config::Place& at, std::string message) {
 /// for any reason is an error too: the product as configured cannot be built.
 std::vector<std::string> configuration_errors(const Setup& s, const kernel::PluginHost& host,
                                               const kernel::ObjectRegistry& objects,
-                                              bool checking) {
+                                              bool checking, bool in_service) {
   std::vector<std::string> out;
   for (const auto& r : host.refusals()) {
     const auto entry = std::find_if(s.sku.plugins.begin(), s.sku.plugins.end(),
@@ -210,9 +214,16 @@ std::vector<std::string> configuration_errors(const Setup& s, const kernel::Plug
                                 : fmt::format("plugin {}: {}: {}", r.plugin, problem.key,
                                               problem.message)));
     }
-    if (r.config_problems.empty() && checking) {
-      out.push_back(located(entry->place, fmt::format("plugin '{}' refused ({}): {}", r.plugin,
-                                                      kernel::to_string(r.reason), r.detail)));
+    // A legally relevant plugin the product cannot have: a new meter does not start; one in
+    // service meters on with a latched legal fault (power_up raises it).
+    const bool legal = entry->legally_relevant && !in_service;
+    if (r.config_problems.empty() && (checking || legal)) {
+      out.push_back(located(entry->place,
+                            fmt::format("plugin '{}'{} refused ({}): {}", r.plugin,
+                                        entry->legally_relevant
+                                            ? ", legally relevant to this product, was"
+                                            : "",
+                                        kernel::to_string(r.reason), r.detail)));
     }
   }
   const auto& items = s.sku.display.items;
@@ -309,17 +320,34 @@ class PoweredMeter {
       if (!key) return kernel::fail(fmt::format("--oem-key: {}", key.error().message));
       hc.oem_public_key = *key;
     }
+    hc.vendor_keys = o.vendor_keys;
     hc.log = [&err](int level, const std::string& plugin, const std::string& message) {
       if (level >= 2) fmt::print(err, "meterd: plugin {}: {}\n", plugin, message);
     };
     pm->host_ = std::make_unique<kernel::PluginHost>(
         kernel::PluginHostDeps{m.bus(), m.objects(), m.gate(), m.clock(), nvm, relays}, hc);
     pm->host_->load_all(plugin_specs(s));
-    // A check creates the plugins (each checks its own settings) but starts none: starting
-    // opens ports, connects to brokers and operates relays.
-    if (!o.check_only) pm->host_->start_all();
     if (auto id = pm->host_->register_identity_objects(); !id) return id.error();
-    refused = configuration_errors(s, *pm->host_, m.objects(), o.check_only);
+    // In service: the store holds a meter's past (a new meter's is fresh or absent).
+    const bool in_service = !o.check_only && found.state != kernel::NvmState::fresh;
+    refused = configuration_errors(s, *pm->host_, m.objects(), o.check_only, in_service);
+    // A check creates the plugins (each checks its own settings) but starts none: starting
+    // opens ports, connects to brokers and operates relays. Nor does a refused configuration.
+    if (!o.check_only && refused.empty()) {
+      pm->host_->start_all();
+      refused = configuration_errors(s, *pm->host_, m.objects(), false, in_service);
+    }
+    if (in_service) {
+      for (const auto& r : pm->host_->refusals()) {
+        const auto entry = std::find_if(s.sku.plugins.begin(), s.sku.plugins.end(),
+                                        [&](const auto& e) { return e.id == r.plugin; });
+        if (entry == s.sku.plugins.end() || !entry->legally_relevant) continue;
+        fmt::print(err, "meterd: LEGAL FAULT: plugin {}, legally relevant to this product, was "
+                        "refused ({}): {}; the kernel meters on\n",
+                   r.plugin, kernel::to_string(r.reason), r.detail);
+        m.raise_legal_fault(fmt::format("plugin {} refused: {}", r.plugin, r.detail));
+      }
+    }
     pm->display_ = std::make_unique<kernel::Display>(m.objects(), s.sku.display, METER_VERSION);
     // The plugins have subscribed: now they hear how long the meter was off.
     if (!o.check_only && refused.empty()) pm->persistence_->publish_power_restore();
@@ -673,6 +701,54 @@ kernel::Result<std::string> oem_key_text(const std::string& argument) {
                                     key.size()));
   }
   return key;
+}
+
+kernel::Result<std::vector<kernel::TrustedKey>> load_key_ring(const std::filesystem::path& file) {
+  toml::table ring;
+  try {
+    ring = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    return kernel::fail(fmt::format("{}:{}:{}: TOML syntax: {}", file.string(),
+                                    e.source().begin.line, e.source().begin.column,
+                                    e.description()));
+  }
+  auto at = [&](const toml::node& n, std::string_view rule) {
+    return kernel::fail(fmt::format("{}:{}:{}: {}", file.string(), n.source().begin.line,
+                                    n.source().begin.column, rule));
+  };
+  std::vector<kernel::TrustedKey> keys;
+  for (const auto& [k, v] : ring) {
+    if (k.str() != "key") return at(v, fmt::format("unknown key '{}'; a key ring holds [[key]] tables", k.str()));
+  }
+  const auto* list = ring.get_as<toml::array>("key");
+  if (list == nullptr) return kernel::fail(fmt::format("{}: no [[key]] tables", file.string()));
+  for (const auto& node : *list) {
+    const auto* t = node.as_table();
+    if (t == nullptr) return at(node, "each [[key]] is a table");
+    kernel::TrustedKey key;
+    for (const auto& [k, v] : *t) {
+      if (k.str() == "name" && v.is_string()) {
+        key.name = v.value_or(std::string());
+      } else if (k.str() == "public_key" && v.is_string()) {
+        auto hex = kernel::from_hex<32>(v.value_or(std::string()));
+        if (!hex) return at(v, "'public_key' must be an Ed25519 public key, 64 hex digits");
+        key.key = *hex;
+      } else if (k.str() == "plugins" && v.is_array()) {
+        for (const auto& id : *v.as_array()) {
+          if (!id.is_string()) return at(id, "'plugins' holds plugin ids (text)");
+          key.plugins.push_back(id.value_or(std::string()));
+        }
+      } else {
+        return at(v, fmt::format("'{}' is not a key of [[key]] (name, public_key, plugins) or "
+                                 "has the wrong type", k.str()));
+      }
+    }
+    if (key.name.empty() || !t->contains("public_key")) {
+      return at(node, "a [[key]] needs a name and a public_key");
+    }
+    keys.push_back(std::move(key));
+  }
+  return keys;
 }
 
 int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "meter/kernel/plugin_host.h"
 #include "meter/kernel/result.h"
 #include "meter/kernel/time.h"
 
@@ -28,6 +29,8 @@ struct MeterdOptions {
   std::vector<std::filesystem::path> plugin_dirs;
   /// The OEM's Ed25519 public key as 64 hex digits (main reads a key file into this).
   std::optional<std::string> oem_key_hex;
+  /// Module vendors' keys beside the OEM's, each for the plugins it may sign (--key-ring).
+  std::vector<kernel::TrustedKey> vendor_keys;
   bool progress = false;                           ///< show progress on a terminal
   /// Load and check the configuration, board and plugins (each plugin created, so that it
   /// checks its own settings), then stop: no store is opened, no plugin started, so no socket,
@@ -86,6 +89,10 @@ class MeterRun {
 /// the contents of the file it names (trailing white space dropped). An error says which was
 /// tried and why neither works.
 kernel::Result<std::string> oem_key_text(const std::string& argument);
+
+/// Reads a key ring: `[[key]]` tables with `name`, `public_key` (64 hex digits) and `plugins`
+/// (the ids it may sign; absent or empty: every plugin). Errors name file, line and column.
+kernel::Result<std::vector<kernel::TrustedKey>> load_key_ring(const std::filesystem::path& file);
 
 /// Runs a meter; reports go to `out`, diagnostics to `err`. Returns the exit status.
 int run_meterd(const MeterdOptions& options, std::ostream& out, std::ostream& err);

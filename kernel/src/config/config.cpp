@@ -142,6 +142,8 @@ const Schema kSkuPlugin{
     "plugin entry", "A plugin the product carries.",
     {{.key = "version", .type = FieldType::text, .description = "exact version required; empty accepts the installed one"},
      {.key = "grants", .type = FieldType::text_array, .description = "capabilities granted (relay, write:tariff-registers, …)"},
+     {.key = "legally_relevant", .type = FieldType::boolean, .description = "the product's legal metrology depends on it: it must be signed by a trusted key and declare itself legally relevant, or the meter does not start (a meter in service meters on with a latched legal fault)", .default_text = "false"},
+     {.key = "software_id", .type = FieldType::text, .description = "the SHA-256 (64 hex digits) of the library as approved; any other build is refused"},
      {.key = "settings", .type = FieldType::any_table, .description = "factory defaults for the plugin's settings, checked against its manifest"}}};
 
 const Schema kSku{
@@ -415,6 +417,19 @@ Sku extract_sku(const toml::table& t, const std::string& file, Diagnostics& out)
         for (const auto& g : *grants) e.grants.push_back(g.value_or(std::string()));
       }
       if (const auto* settings = (*p)["settings"].as_table()) e.settings = *settings;
+      e.legally_relevant = (*p)["legally_relevant"].value_or(false);
+      if (const auto* id_node = p->get("software_id"); id_node != nullptr && id_node->is_string()) {
+        e.software_id = id_node->value_or(std::string());
+        const bool hex = e.software_id.size() == 64 &&
+                         std::all_of(e.software_id.begin(), e.software_id.end(), [](char c) {
+                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                         });
+        if (!hex) {
+          out.add(file, id_node, fmt::format("'plugins.{}.software_id' is \"{}\"; it must be the "
+                                             "library's SHA-256 as 64 lower-case hex digits",
+                                             e.id, e.software_id));
+        }
+      }
       e.settings_source = file;
       s.plugins.push_back(std::move(e));
     }
