@@ -25,8 +25,10 @@ struct Rig {
     meter = std::move(Meter::create(c, time).value());
   }
   std::unique_ptr<PluginHost> host(std::optional<PublicKey> oem_key = std::nullopt,
-                                   toml::table meter_settings = {}) {
+                                   toml::table meter_settings = {},
+                                   CallBreadcrumb* breadcrumb = nullptr) {
     PluginHostConfig config;
+    config.breadcrumb = breadcrumb;
     config.plugin_dirs = {METER_BENCH_PLUGIN_DIR, METER_PLUGIN_DIR};
     config.kernel_binary = "/dev/null";  // hashing the benchmark binary is not what is measured
     config.oem_public_key = oem_key;
@@ -115,6 +117,29 @@ void BM_DeliverTickThroughCAbi(benchmark::State& state) {
   benchmark::DoNotOptimize(rig.meter->objects().read(meter::kernel::obis("0-0:96.201.0"), Role::reader));
 }
 BENCHMARK(BM_DeliverTickThroughCAbi)->Repetitions(10)->ReportAggregatesOnly(true);
+
+/// The same delivery as meterd makes it when supervised (a meter with a store): each call into
+/// the plugin is marked in the breadcrumb the watchdog and the supervisor read (docs/
+/// architecture.md, "Containment"). The difference to the one above is the containment's cost.
+void BM_DeliverTickThroughCAbiSupervised(benchmark::State& state) {
+  Rig rig;
+  CallBreadcrumb breadcrumb;
+  auto host = rig.host(std::nullopt, {}, &breadcrumb);
+  PluginSpec sink;
+  sink.id = "bench-sink";
+  if (!host->load(sink) || host->start_all() != 1) {
+    state.SkipWithError("bench-sink did not load");
+    return;
+  }
+  EnergyTick tick{};
+  for (auto _ : state) {
+    ++tick.sequence;
+    tick.abi.sequence = tick.sequence;
+    rig.meter->bus().publish(tick);
+  }
+  benchmark::DoNotOptimize(breadcrumb.since_ms.load());
+}
+BENCHMARK(BM_DeliverTickThroughCAbiSupervised)->Repetitions(10)->ReportAggregatesOnly(true);
 
 }  // namespace
 BENCHMARK_MAIN();

@@ -11,6 +11,7 @@
 #include "meter/kernel/config.h"
 #include "meter/kernel/gate.h"
 #include "meterd.h"
+#include "supervisor.h"
 
 int main(int argc, char** argv) {
   meter::apps::MeterdOptions o;
@@ -49,6 +50,10 @@ int main(int argc, char** argv) {
   app.add_flag("--check", o.check_only,
                "check the configuration and create every plugin, then stop; opens no store, "
                "starts no plugin (no socket, relay or broker is touched)");
+  bool unsupervised = false;
+  app.add_flag("--no-supervisor", unsupervised,
+               "with --state: run the meter in this process, without the supervisor that "
+               "restarts it without a plugin that crashed or hung it");
   bool list_plugins = false;
   app.add_flag("--list-plugins", list_plugins,
                "print the ids of the plugins the SKU (--sku) carries, one a line, and stop");
@@ -122,5 +127,15 @@ int main(int argc, char** argv) {
   o.board_dirs.emplace_back(METER_BOARD_DIR);
   o.plugin_dirs.emplace_back(METER_PLUGIN_DIR);
   o.progress = isatty(STDERR_FILENO) != 0;
+  // A meter with a store is supervised: its registers survive a restart, so a plugin that
+  // crashes or hangs the meter costs a second of metering, not the meter.
+  if (o.state_dir && !o.check_only && !unsupervised) {
+    if (auto* shared = meter::apps::make_supervision()) {
+      o.supervision = shared;
+      return meter::apps::supervise(*shared, {}, [&o] {
+        return meter::apps::run_meterd(o, std::cout, std::cerr);
+      });
+    }
+  }
   return meter::apps::run_meterd(o, std::cout, std::cerr);
 }

@@ -34,6 +34,7 @@
 #include "meter/kernel/plugin_host.h"
 #include "meter/kernel/software_id.h"
 #include "meter/kernel/sqlite_nvm.h"
+#include "supervisor.h"
 
 namespace meter::apps {
 
@@ -106,8 +107,11 @@ kernel::Result<std::unique_ptr<boards::Driver>> make_driver(const Setup& s) {
   return boards::sim::make_sim_driver(c);
 }
 
-std::vector<kernel::PluginSpec> plugin_specs(const Setup& s) {
+std::vector<kernel::PluginSpec> plugin_specs(const Setup& s, const Supervision* supervision) {
   std::vector<kernel::PluginSpec> specs;
+  const auto disabled =
+      supervision != nullptr ? disabled_plugins(*supervision)
+                             : std::vector<std::pair<std::string, std::string>>{};
   for (const auto& p : s.sku.plugins) {
     kernel::PluginSpec spec;
     spec.id = p.id;
@@ -116,6 +120,9 @@ std::vector<kernel::PluginSpec> plugin_specs(const Setup& s) {
     spec.config = p.settings;
     spec.config_source = p.settings_source;
     spec.legally_relevant = p.legally_relevant;
+    for (const auto& [id, why] : disabled) {
+      if (id == p.id) spec.crashed = why;
+    }
     if (!p.software_id.empty()) {
       if (auto id = kernel::from_hex<32>(p.software_id)) spec.software_id = *id;
     }
@@ -255,7 +262,14 @@ kernel::Result<int> lock_state_folder(const std::filesystem::path& dir) {
     return kernel::fail(fmt::format("state folder {}: cannot open {}: {}", dir.string(),
                                     file.filename().string(), std::strerror(errno)));
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  // A meter that was just killed may take a moment to let go (a supervised meter dies after
+  // its supervisor): wait a little before calling the folder someone else's.
+  bool locked = false;
+  for (int i = 0; i < 20 && !locked; ++i) {
+    locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!locked) {
     char pid[32] = {};
     const auto n = ::pread(fd, pid, sizeof pid - 1, 0);
     ::close(fd);
@@ -321,12 +335,13 @@ class PoweredMeter {
       hc.oem_public_key = *key;
     }
     hc.vendor_keys = o.vendor_keys;
+    if (o.supervision != nullptr) hc.breadcrumb = &o.supervision->call;
     hc.log = [&err](int level, const std::string& plugin, const std::string& message) {
       if (level >= 2) fmt::print(err, "meterd: plugin {}: {}\n", plugin, message);
     };
     pm->host_ = std::make_unique<kernel::PluginHost>(
         kernel::PluginHostDeps{m.bus(), m.objects(), m.gate(), m.clock(), nvm, relays}, hc);
-    pm->host_->load_all(plugin_specs(s));
+    pm->host_->load_all(plugin_specs(s, o.supervision));
     if (auto id = pm->host_->register_identity_objects(); !id) return id.error();
     // In service: the store holds a meter's past (a new meter's is fresh or absent).
     const bool in_service = !o.check_only && found.state != kernel::NvmState::fresh;

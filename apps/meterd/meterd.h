@@ -20,6 +20,8 @@ class Meter;
 
 namespace meter::apps {
 
+struct Supervision;
+
 struct MeterdOptions {
   std::filesystem::path sku;
   std::filesystem::path site;
@@ -31,6 +33,9 @@ struct MeterdOptions {
   std::optional<std::string> oem_key_hex;
   /// Module vendors' keys beside the OEM's, each for the plugins it may sign (--key-ring).
   std::vector<kernel::TrustedKey> vendor_keys;
+  /// Shared with the supervisor (supervisor.h): the host marks its calls into plugins there,
+  /// and the plugins that crashed or hung the meter before are refused. Null: unsupervised.
+  Supervision* supervision = nullptr;
   bool progress = false;                           ///< show progress on a terminal
   /// Load and check the configuration, board and plugins (each plugin created, so that it
   /// checks its own settings), then stop: no store is opened, no plugin started, so no socket,

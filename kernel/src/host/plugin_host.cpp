@@ -46,6 +46,7 @@ std::string_view to_string(RefusalReason reason) noexcept {
     case RefusalReason::fault_limit: return "fault-limit";
     case RefusalReason::not_legally_relevant: return "not-legally-relevant";
     case RefusalReason::not_approved: return "not-approved";
+    case RefusalReason::crashed: return "crashed";
   }
   return "unknown";
 }
@@ -169,11 +170,18 @@ struct HostApi {
   /// and a transaction left open is rolled back.
   class Call {
    public:
-    explicit Call(Plugin& p) : plugin_(p) { ++p.host->depth_; }
+    explicit Call(Plugin& p) : plugin_(p) {
+      if (p.host->depth_++ == 0) [[likely]] {
+        if (auto* crumb = p.host->config_.breadcrumb) mark(*crumb, p.manifest.id);
+      }
+    }
     Call(const Call&) = delete;
     Call& operator=(const Call&) = delete;
     ~Call() {
       if (--plugin_.host->depth_ == 0) {
+        if (auto* crumb = plugin_.host->config_.breadcrumb) {
+          crumb->since_ms.store(0, std::memory_order_release);
+        }
         if (plugin_.transaction) [[unlikely]] plugin_.transaction.reset();
         if (plugin_.host->pending_) [[unlikely]] plugin_.host->finish_pending();
       }
@@ -182,6 +190,16 @@ struct HostApi {
    private:
     Plugin& plugin_;
   };
+
+  static void mark(CallBreadcrumb& crumb, const std::string& id) noexcept {
+    const auto n = std::min(id.size(), sizeof crumb.plugin - 1);
+    std::memcpy(crumb.plugin, id.data(), n);
+    crumb.plugin[n] = '\0';
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    crumb.since_ms.store(now == 0 ? 1 : now, std::memory_order_release);
+  }
 
   template <class Body>
   static meter_status guard(Body&& body) noexcept {
@@ -1123,6 +1141,7 @@ Result<void> PluginHost::load(const PluginSpec& spec) {
     refuse(name, reason, std::move(detail));
     return fail(std::move(message));
   };
+  if (!spec.crashed.empty()) return refused(RefusalReason::crashed, spec.crashed);
   try {
     // Find the library and read it: the hash, the signature and the manifest are checked
     // before any of its code runs.

@@ -7,6 +7,7 @@
 // Thread: the kernel thread, like the bus. Plugins are called only from here.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -56,8 +57,18 @@ enum class RefusalReason : std::uint8_t {
   fault_limit,            ///< disabled: its handlers failed too often
   not_legally_relevant,   ///< the product marks it legally relevant; it does not declare so
   not_approved,           ///< not the build the product's software_id approves
+  crashed,                ///< it crashed or hung the meter; the supervisor disabled it
 };
 std::string_view to_string(RefusalReason reason) noexcept;
+
+/// Where the host marks each call into a plugin: which plugin, since when. Written on the
+/// kernel thread, read from anywhere: a watchdog thread, or a supervising process that shares
+/// the memory, tells from it which plugin hung or crashed the meter.
+struct CallBreadcrumb {
+  std::atomic<std::int64_t> since_ms{0};  ///< steady ms the outermost call began; 0: none
+  char plugin[64] = {};                   ///< the plugin called, NUL-terminated
+};
+static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 
 /// A plugin an SKU names: which, which version, what it may do, how it is configured.
 struct PluginSpec {
@@ -71,6 +82,9 @@ struct PluginSpec {
   /// the meter trusts for its id, whatever its manifest says.
   bool legally_relevant = false;
   std::optional<Sha256> software_id;  ///< the approved library's hash; another is refused
+  /// Set when this plugin crashed or hung the meter before (the supervisor says why): it is
+  /// refused (`crashed`) without being loaded.
+  std::string crashed;
 };
 
 /// A public key the meter trusts for plugin signatures, and for which plugins.
@@ -96,6 +110,8 @@ struct PluginHostConfig {
   std::string kernel_version = "0.1.0";
   /// Meter time runs on a virtual clock (a simulation); plugins are told (ABI 1.3 `simulated`).
   bool simulated = false;
+  /// Marked at every call into a plugin, when set (meterd's watchdog and supervisor).
+  CallBreadcrumb* breadcrumb = nullptr;
   /// Where plugin log lines go; by default stderr.
   std::function<void(int level, const std::string& plugin, const std::string& message)> log;
 };

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A plugin that segfaults, aborts or loops forever in its tick handler never stops the meter.
+# The TOU product plus the hostile `crasher` runs in real time with a store (so supervised):
+# within 5 s of the fault the meter is metering again without the plugin, from its stored
+# registers (nothing lost, nothing counted twice: the registers go on from where they were);
+# the plugin is named in the audit trail as crashed; SIGTERM is honoured within 2 s, even
+# while a plugin hangs.
+#   containment.sh MeterD SOURCE_DIR OUT_DIR CRASHER_DIR
+set -euo pipefail
+meterd="$1"; src="$2"; out="$3"; crasher="$4"
+site="$src/config/sites/toronto-tou.toml"
+rm -rf "$out"
+mkdir -p "$out"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$out"/*.err; do echo "--- $f"; tail -15 "$f"; done; exit 1; }
+now_ms() { date +%s%3N; }
+# wait_for FILE PATTERN SECONDS
+wait_for() {
+  local end=$(($(now_ms) + $3 * 1000))
+  until grep -Eq -- "$2" "$1" 2>/dev/null; do
+    [ "$(now_ms)" -lt "$end" ] || fail "no line matching '$2' in $(basename "$1") within $3 s"
+    sleep 0.05
+  done
+}
+# The active energy of a trace line (import + export, mWh): it moves every tick.
+active() { awk '{ print $3 + $4 }'; }
+
+sku_with() {  # sku_with MODE AFTER_TICKS
+  cp "$src/config/skus/tou.toml" "$out/$1.toml"
+  printf '\n[plugins.crasher]\nversion = "1.0.0"\n\n[plugins.crasher.settings]\nmode = "%s"\nafter_ticks = %s\n' \
+    "$1" "$2" >> "$out/$1.toml"
+}
+
+for mode in segfault abort hang; do
+  sku_with "$mode" 3
+  "$meterd" --sku "$out/$mode.toml" --site "$site" --state "$out/$mode" --plugins "$crasher" \
+    --trace > "$out/$mode.out" 2> "$out/$mode.err" &
+  pid=$!
+  pids+=("$pid")
+  wait_for "$out/$mode.err" "plugin crasher (killed the meter with signal|hung)" 30
+  fault=$(now_ms)
+  # Metering again: a second start from the store, then ticks that go on from it.
+  wait_for "$out/$mode.out" "^start intact" 5
+  restart_line=$(grep -n '^start ' "$out/$mode.out" | sed -n 2p | cut -d: -f1)
+  [ -n "$restart_line" ] || fail "$mode: no second start"
+  end=$(($(now_ms) + 5000))
+  until [ "$(tail -n +"$restart_line" "$out/$mode.out" | grep -c '^tick ')" -ge 2 ]; do
+    [ "$(now_ms)" -lt "$end" ] || fail "$mode: no ticks after the restart"
+    sleep 0.05
+  done
+  back=$(($(now_ms) - fault))
+  [ "$back" -le 5000 ] || fail "$mode: metering again only after $back ms"
+  before=$(head -n "$restart_line" "$out/$mode.out" | grep '^tick ' | tail -n 1 | active)
+  restored=$(sed -n "${restart_line}p" "$out/$mode.out" | awk '{ print $6 + $7 }')
+  after=$(tail -n +"$restart_line" "$out/$mode.out" | grep '^tick ' | tail -n 1 | active)
+  [ "$restored" -ge "$before" ] || fail "$mode: restarted from $restored mWh, below $before mWh"
+  [ "$after" -gt "$restored" ] || fail "$mode: the registers did not advance after the restart"
+  grep -q "crasher refused (crashed)" "$out/$mode.err" || fail "$mode: the plugin was not refused"
+  # SIGTERM: honoured within 2 s, orderly.
+  t0=$(now_ms)
+  kill -TERM "$pid"
+  status=0
+  wait "$pid" || status=$?
+  took=$(($(now_ms) - t0))
+  [ "$status" -eq 0 ] || fail "$mode: exit status $status after SIGTERM"
+  [ "$took" -le 2000 ] || fail "$mode: SIGTERM took $took ms"
+  grep -q '^stopped ' "$out/$mode.out" || fail "$mode: no orderly stop"
+  # The audit trail names it.
+  "$meterd" --sku "$src/config/skus/tou.toml" --site "$site" --state "$out/$mode" --simulate 1s \
+    --print-audit > "$out/$mode-audit.out" 2> "$out/$mode-audit.err" || fail "$mode: no audit"
+  grep -E "plugin-refused.*crasher.*crashed" "$out/$mode-audit.out" > /dev/null ||
+    fail "$mode: the audit trail does not name crasher as crashed"
+  echo "$mode: metering again $back ms after the fault ($before -> $restored -> $after mWh), stopped in $took ms"
+done
+
+# SIGTERM while a plugin hangs, before the watchdog's limit: still within 2 s.
+sku_with hang 2
+"$meterd" --sku "$out/hang.toml" --site "$site" --state "$out/hang-term" --plugins "$crasher" \
+  --trace > "$out/hang-term.out" 2> "$out/hang-term.err" &
+pid=$!
+pids+=("$pid")
+wait_for "$out/hang-term.out" "^tick " 20
+sleep 1.5  # the second tick hangs
+t0=$(now_ms)
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+took=$(($(now_ms) - t0))
+[ "$took" -le 2000 ] || fail "SIGTERM during a hang took $took ms"
+echo "SIGTERM during a hang: the meter ended in $took ms (status $status)"
+echo "containment: 4 passed, 0 failed"
