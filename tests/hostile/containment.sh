@@ -5,9 +5,10 @@
 # registers (nothing lost, nothing counted twice: the registers go on from where they were);
 # the plugin is named in the audit trail as crashed; SIGTERM is honoured within 2 s, even
 # while a plugin hangs.
-#   containment.sh MeterD SOURCE_DIR OUT_DIR CRASHER_DIR
+# meterctl identify names it too.
+#   containment.sh MeterD SOURCE_DIR OUT_DIR CRASHER_DIR METERCTL
 set -euo pipefail
-meterd="$1"; src="$2"; out="$3"; crasher="$4"
+meterd="$1"; src="$2"; out="$3"; crasher="$4"; meterctl="$5"
 site="$src/config/sites/toronto-tou.toml"
 rm -rf "$out"
 mkdir -p "$out"
@@ -58,6 +59,12 @@ for mode in segfault abort hang; do
   [ "$restored" -ge "$before" ] || fail "$mode: restarted from $restored mWh, below $before mWh"
   [ "$after" -gt "$restored" ] || fail "$mode: the registers did not advance after the restart"
   grep -q "crasher refused (crashed)" "$out/$mode.err" || fail "$mode: the plugin was not refused"
+  # A meter shop's identify names it (the optical port of the restarted meter).
+  port=$(sed -n 's/.*optical port on tcp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out/$mode.err" | tail -n 1)
+  "$meterctl" --connect "tcp://127.0.0.1:$port" identify > "$out/$mode-identify.out" \
+    2> "$out/$mode-identify.err" || fail "$mode: meterctl identify failed"
+  grep -Eq "^plugins off: +crasher \(crashed\): (killed the meter|hung)" "$out/$mode-identify.out" ||
+    fail "$mode: identify does not name crasher: $(cat "$out/$mode-identify.out")"
   # SIGTERM: honoured within 2 s, orderly.
   t0=$(now_ms)
   kill -TERM "$pid"

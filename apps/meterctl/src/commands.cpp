@@ -139,6 +139,8 @@ Outcome<std::optional<Bytes>> optional_table(MeterSession& s, std::uint16_t t, s
   return std::optional<Bytes>{};
 }
 
+constexpr Obis kRefusedPlugins = meter::sdk::obis("0-0:128.9.0");
+
 Outcome<void> identify(MeterSession& s, std::ostream& out) {
   auto id = manufacturer_identification(s);
   if (!id) return id.failure();
@@ -154,6 +156,17 @@ Outcome<void> identify(MeterSession& s, std::ostream& out) {
   if (*st3) {
     if (auto text = describe_seal(**st3)) seal = *text;
   }
+  // The plugins the meter runs without (a product's plugin refused, one that crashed the
+  // meter): object 0-0:128.9.0, on meters that have it.
+  std::string refused = "(not provided by this meter)";
+  if (auto entry = s.object(kRefusedPlugins); entry) {
+    auto value = s.read_object(kRefusedPlugins);
+    if (!value && value.failure().exit == Exit::link) return value.failure();
+    const auto* text = value ? std::get_if<std::string>(&*value) : nullptr;
+    refused = text == nullptr ? "(" + value.failure().message + ")" : text->empty() ? "none" : *text;
+  } else if (entry.failure().exit == Exit::link) {
+    return entry.failure();
+  }
   const auto& identity = s.identity();
   std::vector<std::vector<std::string>> rows = {
       {"protocol:", fmt::format("{}, version {}.{}", protocol_name(identity.standard),
@@ -165,6 +178,7 @@ Outcome<void> identify(MeterSession& s, std::ostream& out) {
       {"serial number:", id->serial_number},
       {"device id:", device},
       {"seal:", seal},
+      {"plugins off:", refused},
       {"role:", s.password_given()
                     ? "the password's: reader, configurator or calibrator (C12.18 does not "
                       "say which)"

@@ -1495,7 +1495,24 @@ Result<void> PluginHost::register_identity_objects() {
   ObjectInfo signature = firmware;
   signature.id = obis("1-0:0.2.8");
   signature.description = "Firmware signature: SHA-256 over the kernel and legally relevant plugins";
-  return deps_.registry.add(signature, [this] { return Value{software_identity().combined_hex()}; });
+  if (auto added = deps_.registry.add(signature,
+                                      [this] { return Value{software_identity().combined_hex()}; });
+      !added) {
+    return added;
+  }
+  // What a meter shop sees at identify: the plugins the meter runs without, and why.
+  ObjectInfo refused = firmware;
+  refused.id = obis("0-0:128.9.0");
+  refused.legally_relevant = false;
+  refused.description = "Plugins refused or disabled since power-up: \"id (reason): detail\" a line";
+  return deps_.registry.add(refused, [this] {
+    std::string text;
+    for (const auto& r : refusals_) {
+      text += fmt::format("{}{} ({}): {}", text.empty() ? "" : "\n", r.plugin, to_string(r.reason),
+                          r.detail);
+    }
+    return Value{text};
+  });
 }
 
 }  // namespace meter::kernel
