@@ -76,6 +76,21 @@ awk -v v="$preset" 'BEGIN { exit !(v >= 12.5 && v < 13.5) }' || fail "0-0:128.7.
 grep -Eq '^0-0:128\.7\.1  12\.5[0-9]* kWh$' "$out/step.out" || fail "0-0:128.7.1 is not 12.5 kWh in kWh"
 [ "$after" -eq $(((before + 1) % 1000)) ] || fail "configuration counter went from $before to $after"
 
+# A demand reset, then another inside the lockout: the second is refused as a timing
+# constraint (the plugin's 'unavailable' passed through), not as an invalid parameter.
+ctl 0 --password dev-configurator demand-reset
+set +e
+"$meterctl" --connect "tcp://127.0.0.1:$port" --password dev-configurator demand-reset \
+  > "$out/step.out" 2> "$out/step.err"
+got=$?
+set -e
+[ "$got" -ne 0 ] || fail "a demand reset inside the lockout was done"
+grep -q "timing constraint" "$out/step.out" "$out/step.err" ||
+  fail "a demand reset inside the lockout is not refused as a timing constraint"
+if grep -q "invalid parameter" "$out/step.out" "$out/step.err"; then
+  fail "a demand reset inside the lockout reads as an invalid parameter"
+fi
+
 ctl 0 --password dev-configurator multiplier 2
 ctl 0 --password dev-reader read 0-0:128.8.0
 [ "$(value)" = "2" ] || fail "display multiplier is not 2"
