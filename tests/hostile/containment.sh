@@ -82,6 +82,27 @@ for mode in segfault abort hang; do
   echo "$mode: metering again $back ms after the fault ($before -> $restored -> $after mWh), stopped in $took ms"
 done
 
+# The kernel's registers: no SKU can grant them, and a plugin that writes them anyway (at its
+# stop, as the meter powers down) is refused; the registers read on as they were.
+cp "$src/config/skus/tou.toml" "$out/thief.toml"
+printf '\n[plugins.thief]\nversion = "1.0.0"\n' >> "$out/thief.toml"
+sed 's/^\(\[plugins\.thief\]\)$/\1\ngrants = ["nvm:kernel"]/' "$out/thief.toml" > "$out/thief-granted.toml"
+status=0
+"$meterd" --sku "$out/thief-granted.toml" --site "$site" --plugins "$crasher" --check > /dev/null \
+  2> "$out/thief-granted.err" || status=$?
+[ "$status" -eq 2 ] || fail "an SKU granting nvm:kernel: exit status $status, expected 2"
+grep -q "is granted 'nvm:kernel': the kernel's registers .* are never granted" "$out/thief-granted.err" ||
+  fail "the nvm:kernel grant is not refused as such"
+"$meterd" --sku "$out/thief.toml" --site "$site" --plugins "$crasher" --state "$out/thief" \
+  --simulate 1h --trace > "$out/thief1.out" 2> "$out/thief1.err" || fail "the thief's first hour"
+grep -q "kernel/registers refused" "$out/thief1.err" || fail "the thief's write was not refused"
+"$meterd" --sku "$src/config/skus/tou.toml" --site "$site" --state "$out/thief" --simulate 1h \
+  --trace > "$out/thief2.out" 2> "$out/thief2.err" || fail "the hour after the thief"
+last=$(grep '^stopped \|^done ' "$out/thief1.out" | tail -n 1 | awk '{ print $3 }')
+restored=$(grep '^start ' "$out/thief2.out" | head -n 1 | awk '{ print $6 }')
+[ "$restored" = "$last" ] || fail "+A was $last mWh at the thief's stop and $restored mWh after"
+echo "thief: the nvm:kernel grant refused (exit 2); its writes refused; +A $last mWh kept"
+
 # SIGTERM while a plugin hangs, before the watchdog's limit: still within 2 s.
 sku_with hang 2
 "$meterd" --sku "$out/hang.toml" --site "$site" --state "$out/hang-term" --plugins "$crasher" \
@@ -97,4 +118,4 @@ wait "$pid" || status=$?
 took=$(($(now_ms) - t0))
 [ "$took" -le 2000 ] || fail "SIGTERM during a hang took $took ms"
 echo "SIGTERM during a hang: the meter ended in $took ms (status $status)"
-echo "containment: 4 passed, 0 failed"
+echo "containment: 5 passed, 0 failed"
