@@ -105,6 +105,11 @@ int main(int argc, char** argv) {
     }
     o.until = meter::kernel::UtcTime{t};
   }
+  if (app.count("--oem-key") > 0 && oem_key.empty()) {
+    // An unset variable in a script must not mean "trust the development key".
+    std::cerr << "meterd: --oem-key is empty: give 64 hex digits or a key file\n";
+    return meter::apps::kExitConfig;
+  }
   if (oem_key.empty() && std::filesystem::exists(METER_OEM_PUBLIC_KEY)) {
     oem_key = METER_OEM_PUBLIC_KEY;  // the build tree's development OEM key
   }

@@ -284,6 +284,15 @@ kernel::Result<int> lock_state_folder(const std::filesystem::path& dir) {
   return fd;
 }
 
+/// The record a meter's first complete start leaves in its store: from then on the meter is in
+/// service (a legally relevant plugin refused then latches a fault instead of stopping it).
+constexpr std::string_view kCommissionedKey = "commissioned";
+
+bool commissioned(const kernel::NvmStore& nvm) {
+  auto v = nvm.get(kernel::Persistence::kNamespace, kCommissionedKey);
+  return v && v->has_value();
+}
+
 /// One meter, powered: the kernel restored from its store, its plugins and its display. A
 /// power failure destroys it; power coming back makes a new one from the same store.
 class PoweredMeter {
@@ -295,6 +304,8 @@ class PoweredMeter {
                                                                kernel::RelayDriver* relays,
                                                                std::ostream& err,
                                                                std::vector<std::string>& refused) {
+    // Read before this start writes anything: whether a complete start was ever made.
+    const bool in_service = !o.check_only && commissioned(nvm);
     auto meter = kernel::Meter::create(s.meter, time);
     if (!meter) return meter.error();
     auto pm = std::unique_ptr<PoweredMeter>(new PoweredMeter(std::move(*meter)));
@@ -343,8 +354,6 @@ class PoweredMeter {
         kernel::PluginHostDeps{m.bus(), m.objects(), m.gate(), m.clock(), nvm, relays}, hc);
     pm->host_->load_all(plugin_specs(s, o.supervision));
     if (auto id = pm->host_->register_identity_objects(); !id) return id.error();
-    // In service: the store holds a meter's past (a new meter's is fresh or absent).
-    const bool in_service = !o.check_only && found.state != kernel::NvmState::fresh;
     refused = configuration_errors(s, *pm->host_, m.objects(), o.check_only, in_service);
     // A check creates the plugins (each checks its own settings) but starts none: starting
     // opens ports, connects to brokers and operates relays. Nor does a refused configuration.
@@ -463,6 +472,7 @@ struct MeterRun::State {
   std::unique_ptr<kernel::NvmStore> store;
   std::unique_ptr<PoweredMeter> powered;
   int state_lock = -1;  // held until the process ends (lock_state_folder)
+  bool store_created = false;  // this start made the store: a refused start removes it
   kernel::UtcTime began{};
   kernel::UtcTime end{};
   std::size_t next_happening = 0;
@@ -512,6 +522,7 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
       return nullptr;
     }
     st->state_lock = *lock;
+    st->store_created = !std::filesystem::exists(*o.state_dir / "meter.db");
     auto store = kernel::SqliteNvmStore::open(*o.state_dir / "meter.db");
     if (!store) {
       fmt::print(err, "meterd: {}\n", store.error().message);
@@ -536,7 +547,25 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
     fmt::print(err, "meterd: configuration refused ({} error{})\n", refused.size(),
                refused.size() == 1 ? "" : "s");
     exit_code = kExitConfig;
+    if (st->store_created) {
+      // A meter that never started leaves no store behind: the next start is a new meter's.
+      st->powered.reset();
+      st->store.reset();
+      for (const char* name : {"meter.db", "meter.db-wal", "meter.db-shm", "meter.db-journal"}) {
+        std::error_code ec;
+        std::filesystem::remove(*o.state_dir / name, ec);
+      }
+    }
     return nullptr;
+  }
+  if (o.state_dir && !o.check_only && !commissioned(*st->store)) {
+    // The first complete start: the meter is in service from now on.
+    const auto when = date::format("%FT%TZ", date::floor<std::chrono::seconds>(st->time().utc()));
+    if (auto done = st->store->apply({{std::string(kernel::Persistence::kNamespace),
+                                       std::string(kCommissionedKey), kernel::Value{when}}});
+        !done) {
+      fmt::print(err, "meterd: the store cannot record the first start: {}\n", done.error().message);
+    }
   }
   st->powered = std::move(*powered);
   st->began = st->time().utc();
@@ -701,14 +730,17 @@ kernel::Result<std::string> oem_key_text(const std::string& argument) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(argument, ec)) {
     return kernel::fail(fmt::format("neither 64 hex digits ({} characters given) nor a key file "
-                                    "(no such file)",
-                                    argument.size()));
+                                    "({})",
+                                    argument.size(),
+                                    std::filesystem::exists(argument, ec) ? "not a regular file"
+                                                                          : "no such file"));
   }
   std::ifstream in(argument);
   std::stringstream text;
   text << in.rdbuf();
   std::string key = text.str();
   while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.front()))) key.erase(0, 1);
   if (!in && !in.eof()) return kernel::fail("the key file cannot be read");
   if (!is_key(key)) {
     return kernel::fail(fmt::format("the key file holds {} characters; an Ed25519 public key is "

@@ -111,8 +111,10 @@ int supervise(Supervision& shared, const SupervisorOptions& options,
     const std::string plugin = in_plugin ? std::string(shared.call.plugin) : std::string();
     const std::string what =
         watchdog ? fmt::format("hung: a call ran longer than {} ms", options.call_limit.count())
-                 : fmt::format("killed the meter with signal {} ({})", WTERMSIG(status),
-                               strsignal(WTERMSIG(status)));
+        : !plugin.empty() ? fmt::format("killed the meter with signal {} ({})", WTERMSIG(status),
+                                        strsignal(WTERMSIG(status)))
+                          : fmt::format("died of signal {} ({}) outside any plugin",
+                                        WTERMSIG(status), strsignal(WTERMSIG(status)));
     if (++restarts > options.max_restarts) {
       fmt::print(stderr, "meterd: the meter died {} times ({}); giving up\n", restarts, what);
       return 1;
@@ -123,7 +125,7 @@ int supervise(Supervision& shared, const SupervisorOptions& options,
       ++shared.disabled;
       fmt::print(stderr, "meterd: plugin {} {}; the meter starts again without it\n", plugin, what);
     } else {
-      fmt::print(stderr, "meterd: the meter {}; it starts again\n", what);
+      fmt::print(stderr, "meterd: the meter {}; it starts again from its store\n", what);
     }
   }
 }

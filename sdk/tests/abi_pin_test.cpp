@@ -14,7 +14,7 @@
 namespace {
 
 constexpr const char* kAbiSha256 =
-    "d18f1428740eb2ec4c45081a5a2abeeccd762967fd450355c22adaf29a5a1260";
+    "7068b56e8161afcf8b15de2193468d602f236e1620cd924898746bc85fd9da34";
 constexpr int kAbiMajor = 1;
 constexpr int kAbiMinor = 3;
 

@@ -43,6 +43,16 @@ refused wrong-signature bad-signature "$sku" --sku "$sku" --plugins "$out/wrong-
 refused not-approved not-approved "$out/approved.toml" --sku "$out/approved.toml"
 echo "new meter: impostor, unsigned copy, wrong signature, unapproved build: each exit 2"
 
+# A new meter refused leaves no store, so trying again is refused again (not "in service").
+for try in 1 2; do
+  status=0
+  "$meterd" --sku "$sku" --site "$site" --plugins "$out/unsigned" --state "$out/new-meter" \
+    --simulate 1h > /dev/null 2> "$out/new-meter.err" || status=$?
+  [ "$status" -eq 2 ] || fail "a new meter without its signed tou, try $try: exit status $status"
+  [ ! -e "$out/new-meter/meter.db" ] || fail "a refused new meter left a store (try $try)"
+done
+echo "new meter refused twice: no store left behind, still refused"
+
 # The approved hash itself is accepted: the one the refusal said (the library's loaded image,
 # as the software identification hashes it).
 hash=$(sed -n 's/.*its SHA-256 is \([0-9a-f]\{64\}\), the product approves.*/\1/p' "$out/not-approved.err" | head -n 1)

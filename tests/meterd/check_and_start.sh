@@ -109,21 +109,28 @@ status=0
 expect_status 2 "--oem-key naming a missing file"
 grep -qF "meterd: --oem-key $out/no-such.key: neither 64 hex digits" "$out/oem-missing.err" ||
   fail "a missing key file is not said as such"
-echo "oem key: hex and file accepted; a missing file refused with its name"
+status=0
+"$meterd" --sku "$sku" --site "$site" --oem-key "" --check > /dev/null 2> "$out/oem-empty.err" || status=$?
+expect_status 2 "an empty --oem-key (an unset variable in a script)"
+grep -qF "meterd: --oem-key is empty" "$out/oem-empty.err" || fail "an empty --oem-key is not said as such"
+echo "oem key: hex and file accepted; a missing file and an empty argument refused"
 
 # --- missing or wrong files: exit 2 with the path ------------------------------------------
 mkdir -p "$out/a-directory.toml"
-for bad in "$out/missing.toml" "$out/a-directory.toml"; do
+mkfifo "$out/a-pipe.toml"
+for bad in "$out/missing.toml" "$out/a-directory.toml" "$out/a-pipe.toml" /dev/zero; do
   for which in sku site; do
     status=0
     if [ "$which" = sku ]; then
-      "$meterd" --sku "$bad" --site "$site" --check > /dev/null 2> "$out/file.err" || status=$?
+      timeout 20 "$meterd" --sku "$bad" --site "$site" --check > /dev/null 2> "$out/file.err" ||
+        status=$?
     else
-      "$meterd" --sku "$sku" --site "$bad" --check > /dev/null 2> "$out/file.err" || status=$?
+      timeout 20 "$meterd" --sku "$sku" --site "$bad" --check > /dev/null 2> "$out/file.err" ||
+        status=$?
     fi
     expect_status 2 "--$which $bad"
     grep -qF "$bad: cannot be read" "$out/file.err" || fail "--$which $bad: the path is not named"
   done
 done
-echo "files: a missing file and a directory, as SKU and as site, exit 2 naming the path"
+echo "files: a missing file, a directory, a pipe and /dev/zero, as SKU and as site, exit 2 naming the path"
 echo "meterd before metering: 5 passed, 0 failed"

@@ -101,6 +101,14 @@ wait_for "$out/sub.log" "^$base/reply .*\"id\":\"e2e-reset\".*\"status\":\"ok\""
 wait_for "$out/sub.log" "^$base/event .*\"event\":\"parameter-changed\".*\"obis\":\"0-0:10\.0\.1\".*\"via\":\"comms\"" 10
 wait_for "$out/sub.log" "^$base/event .*\"count\":1.*\"event\":\"demand-reset\"" 10
 
+# Another inside the reset lockout: refused as unavailable, with the demand plugin's reason.
+send '{"id":"e2e-again","password":"dev-configurator","action":"demand-reset"}'
+wait_for "$out/sub.log" "^$base/reply .*\"id\":\"e2e-again\"" 10
+grep -E "^$base/reply .*\"id\":\"e2e-again\"" "$out/sub.log" | grep -q '"status":"unavailable"' ||
+  fail "a demand reset in its lockout is not answered unavailable"
+grep -E "^$base/reply .*\"id\":\"e2e-again\"" "$out/sub.log" | grep -Eq '"error":"[^"]*locked out for another [0-9]+ s' ||
+  fail "a demand reset in its lockout is not answered with the reason"
+
 send '{"id":"e2e-bad","action":"demand-reset","now":true}'
 wait_for "$out/sub.log" "^$base/reply .*\"id\":\"e2e-bad\".*\"status\":\"invalid\"" 10
 

@@ -266,6 +266,11 @@ std::optional<toml::table> parse_file(const std::string& path, Diagnostics& out)
   } else if (status.type() == std::filesystem::file_type::directory) {
     error = EISDIR;
   }
+  // Only a regular file: /dev/zero would be read for ever, a FIFO would wait for a writer.
+  if (error == 0 && status.type() != std::filesystem::file_type::regular) {
+    out.add(path, "cannot be read: not a regular file (a device, a pipe or a socket)");
+    return std::nullopt;
+  }
   std::ifstream in;
   if (error == 0) {
     errno = 0;
@@ -274,6 +279,13 @@ std::optional<toml::table> parse_file(const std::string& path, Diagnostics& out)
   }
   if (error != 0) {
     out.add(path, fmt::format("cannot be read: {}", unreadable(error)));
+    return std::nullopt;
+  }
+  // And of a sane size.
+  constexpr std::uintmax_t kMaxConfigBytes = 4 * 1024 * 1024;
+  if (const auto size = std::filesystem::file_size(path, ec); !ec && size > kMaxConfigBytes) {
+    out.add(path, fmt::format("cannot be read: {} bytes; a configuration file is at most {} MiB",
+                              size, kMaxConfigBytes / (1024 * 1024)));
     return std::nullopt;
   }
   std::stringstream text;

@@ -71,6 +71,7 @@ struct PluginHost::Plugin {
   std::optional<std::vector<NvmWrite>> transaction;
   std::vector<ConfigProblem> config_problems;  // reported during create or start (ABI 1.3)
   std::string write_refusal;                   // why the write in progress is refused (1.3)
+  std::string last_refusal;                    // why the plugin's last session write was refused
   int start_rank = -1;
 
   bool has(const std::string& capability) const {
@@ -825,9 +826,11 @@ struct HostApi {
       }
       auto written = p.host->deps_.gate.write(from_c(id), v, it->second);
       if (!written) {
+        p.last_refusal = written.error().message;
         log(c, METER_LOG_INFO, written.error().message.c_str());
         return status_of(written.error());
       }
+      p.last_refusal.clear();
       return METER_STATUS_OK;
     });
   }
@@ -880,6 +883,19 @@ struct HostApi {
   }
   static std::int32_t simulated(meter_host_context* c) {
     return self(c).host->config_.simulated ? 1 : 0;
+  }
+  static meter_status last_refusal(meter_host_context* c, meter_value_sink_fn sink,
+                                   void* user_data) {
+    return guard([&]() -> meter_status {
+      if (sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+      const auto& text = self(c).last_refusal;
+      meter_value v{};
+      v.type = METER_VALUE_TEXT;
+      v.bytes = reinterpret_cast<const std::uint8_t*>(text.data());
+      v.size = text.size();
+      sink(user_data, &v);
+      return METER_STATUS_OK;
+    });
   }
   static void write_refused(meter_host_context* c, const char* message) {
     try {
@@ -939,6 +955,7 @@ struct HostApi {
     p.api.config_error = &config_error;
     p.api.simulated = &simulated;
     p.api.write_refused = &write_refused;
+    p.api.last_refusal = &last_refusal;
   }
 
   /// Calls a watch's or a timer's handler as a call into the plugin; a failure is a fault.

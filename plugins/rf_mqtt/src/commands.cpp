@@ -244,10 +244,13 @@ Json execute(sdk::Host& host, const Command& command) {
       std::string error;
       const auto value = typed_value(command.value, type, error);
       if (!value) return answer(Status::type_mismatch, error);
-      return answer(host.write_as(session, *command.obis, *value));
+      const Status status = host.write_as(session, *command.obis, *value);
+      return answer(status, status == Status::ok ? std::string() : host.last_refusal());
     }
-    case Action::demand_reset:
-      return answer(host.write_as(session, kDemandReset, sdk::Value{true}));
+    case Action::demand_reset: {
+      const Status status = host.write_as(session, kDemandReset, sdk::Value{true});
+      return answer(status, status == Status::ok ? std::string() : host.last_refusal());
+    }
     case Action::ping: break;
   }
   return answer(Status::error);

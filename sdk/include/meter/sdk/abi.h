@@ -521,6 +521,13 @@ typedef struct meter_host_api {
    *  callback, before it returns its status; the host passes the status and this reason to
    *  whoever wrote (a port, a head-end, meterctl). Callable only inside a write callback. */
   void (*write_refused)(meter_host_context* context, const char* message);
+
+  /** Passes to `sink`, as TEXT, why this plugin's last write (session_write or write_object)
+   *  was refused, in the words of the gate or of the object's owner ("plugin demand refused
+   *  the value: demand reset refused: locked out for another 86399 s ..."); an empty text
+   *  after a write that was done. A port puts it in its answer. */
+  meter_status (*last_refusal)(meter_host_context* context, meter_value_sink_fn sink,
+                               void* user_data);
 } meter_host_api;
 
 /* ---------------------------------------------------------------------------------------- */

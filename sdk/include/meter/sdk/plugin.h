@@ -512,6 +512,23 @@ class Host {
     const meter_value v = to_c(value);
     return static_cast<Status>(api_->session_write(api_->context, session, id, &v));
   }
+  /// Why the last write this plugin made was refused, as the meter says it (ABI 1.3; empty on
+  /// an older host or after a write that was done).
+  std::string last_refusal() const {
+    std::string text;
+    if (METER_HAS_FIELD(meter_host_api, api_->struct_size, last_refusal)) {
+      api_->last_refusal(
+          api_->context,
+          [](void* out, const meter_value* v) {
+            if (v != nullptr && v->type == METER_VALUE_TEXT && v->bytes != nullptr) {
+              static_cast<std::string*>(out)->assign(reinterpret_cast<const char*>(v->bytes),
+                                                     v->size);
+            }
+          },
+          &text);
+    }
+    return text;
+  }
   /// Describes an object; nullopt when there is none. `description` is copied.
   struct ObjectDescription {
     meter_object_info info{};

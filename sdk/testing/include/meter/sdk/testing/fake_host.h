@@ -109,6 +109,7 @@ class FakeHost {
     api_.config_error = &FakeHost::c_config_error;
     api_.simulated = &FakeHost::c_simulated;
     api_.write_refused = &FakeHost::c_write_refused;
+    api_.last_refusal = &FakeHost::c_last_refusal;
     if (descriptor_ != nullptr && descriptor_->manifest_toml != nullptr) {
       ManifestParse parsed = parse_manifest(descriptor_->manifest_toml, "embedded plugin.toml");
       manifest_errors_ = std::move(parsed.errors);
@@ -773,7 +774,15 @@ class FakeHost {
     }
     if (auto it = h.objects_.find(key(id)); it != h.objects_.end()) {
       if (it->second.write == nullptr) return METER_STATUS_DENIED;
-      return it->second.write(it->second.user_data, value);
+      h.last_write_refusal_.clear();
+      const meter_status status = it->second.write(it->second.user_data, value);
+      h.last_session_refusal_ =
+          status == METER_STATUS_OK
+              ? std::string()
+              : !h.last_write_refusal_.empty()
+                    ? h.last_write_refusal_
+                    : std::string(to_string(static_cast<Status>(status)));
+      return status;
     }
     auto it = h.kernel_objects_.find(key(id));
     Value v;
@@ -838,11 +847,25 @@ class FakeHost {
   static void c_write_refused(meter_host_context* c, const char* message) {
     if (message != nullptr) self(c).last_write_refusal_ = message;
   }
+  // Why the plugin's last session write was refused: what the object's owner said, or the
+  // status itself (the fake has no gate of its own to word it).
+  static meter_status c_last_refusal(meter_host_context* c, meter_value_sink_fn sink,
+                                     void* user_data) {
+    if (sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
+    const auto& text = self(c).last_session_refusal_;
+    meter_value v{};
+    v.type = METER_VALUE_TEXT;
+    v.bytes = reinterpret_cast<const std::uint8_t*>(text.data());
+    v.size = text.size();
+    sink(user_data, &v);
+    return METER_STATUS_OK;
+  }
 
   const meter_plugin_descriptor* descriptor_;
   FakeHostOptions options_;
   std::vector<ReportedConfigError> reported_config_errors_;
   std::string last_write_refusal_;
+  std::string last_session_refusal_;
   meter_host_api api_{};
   meter_plugin_instance* instance_ = nullptr;
   Stage stage_ = Stage::loaded;
