@@ -888,12 +888,9 @@ struct HostApi {
                                    void* user_data) {
     return guard([&]() -> meter_status {
       if (sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
-      const auto& text = self(c).last_refusal;
-      meter_value v{};
-      v.type = METER_VALUE_TEXT;
-      v.bytes = reinterpret_cast<const std::uint8_t*>(text.data());
-      v.size = text.size();
-      sink(user_data, &v);
+      const Value text{self(c).last_refusal};
+      const meter_value out = sdk::to_c(text);
+      sink(user_data, &out);
       return METER_STATUS_OK;
     });
   }

@@ -852,12 +852,9 @@ class FakeHost {
   static meter_status c_last_refusal(meter_host_context* c, meter_value_sink_fn sink,
                                      void* user_data) {
     if (sink == nullptr) return METER_STATUS_INVALID_ARGUMENT;
-    const auto& text = self(c).last_session_refusal_;
-    meter_value v{};
-    v.type = METER_VALUE_TEXT;
-    v.bytes = reinterpret_cast<const std::uint8_t*>(text.data());
-    v.size = text.size();
-    sink(user_data, &v);
+    const Value text{self(c).last_session_refusal_};
+    const meter_value out = to_c(text);
+    sink(user_data, &out);
     return METER_STATUS_OK;
   }
 
