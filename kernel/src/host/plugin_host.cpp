@@ -982,7 +982,15 @@ PluginHost::PluginHost(PluginHostDeps deps, PluginHostConfig config)
 PluginHost::~PluginHost() {
   stop_all();
   while (!plugins_.empty()) {
-    drop_connections_and_objects(*plugins_.back());
+    Plugin& p = *plugins_.back();
+    drop_connections_and_objects(p);
+    // Created and never started (meterd --check, a refused start): destroy is still owed.
+    if (p.instance != nullptr) {
+      ++depth_;
+      p.descriptor->destroy(p.instance);
+      p.instance = nullptr;
+      --depth_;
+    }
     plugins_.pop_back();
   }
 }

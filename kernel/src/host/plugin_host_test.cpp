@@ -606,6 +606,14 @@ TEST(PluginHost, AModuleVendorsKeySignsOnlyThePluginsItIsTrustedFor) {
   }
 }
 
+TEST(PluginHost, APluginCreatedButNeverStartedIsDestroyedWithTheHost) {
+  Rig rig;
+  ASSERT_TRUE(rig.host->load(behave("good")));
+  EXPECT_EQ(rig.host->status("behave")->state, PluginState::created);
+  rig.host.reset();  // as meterd --check ends: the plugin's destroy is still owed
+  EXPECT_EQ(std::count(rig.log.begin(), rig.log.end(), "destroyed"), 1);
+}
+
 TEST(PluginHost, TheProductDecidesWhatIsLegallyRelevant) {
   {
     Rig rig;  // behave declares itself not relevant; the product says it is
