@@ -750,50 +750,43 @@ kernel::Result<std::string> oem_key_text(const std::string& argument) {
   return key;
 }
 
+// The key ring's schema: the same walker and messages as every other configuration file.
+const kernel::config::Schema kKeyRingKey{
+    "key ring entry", "A module vendor's key.",
+    {{.key = "name", .type = kernel::config::FieldType::text, .description = "the vendor, as refusals name it", .required = true},
+     {.key = "public_key", .type = kernel::config::FieldType::text, .description = "Ed25519 public key, 64 hex digits", .required = true},
+     {.key = "plugins", .type = kernel::config::FieldType::text_array, .description = "plugin ids it may sign; absent: every plugin"}}};
+const kernel::config::Schema kKeyRing{
+    "key ring", "Module vendors' keys, trusted beside the OEM's.",
+    {{.key = "key", .type = kernel::config::FieldType::table_array, .description = "one per vendor", .required = true, .nested = &kKeyRingKey}}};
+
 kernel::Result<std::vector<kernel::TrustedKey>> load_key_ring(const std::filesystem::path& file) {
-  toml::table ring;
-  try {
-    ring = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    return kernel::fail(fmt::format("{}:{}:{}: TOML syntax: {}", file.string(),
-                                    e.source().begin.line, e.source().begin.column,
-                                    e.description()));
-  }
-  auto at = [&](const toml::node& n, std::string_view rule) {
-    return kernel::fail(fmt::format("{}:{}:{}: {}", file.string(), n.source().begin.line,
-                                    n.source().begin.column, rule));
-  };
+  kernel::config::Diagnostics errors;
+  auto ring = kernel::config::parse_file(file.string(), errors);
+  if (ring) kernel::config::check(*ring, kKeyRing, file.string(), "", errors);
   std::vector<kernel::TrustedKey> keys;
-  for (const auto& [k, v] : ring) {
-    if (k.str() != "key") return at(v, fmt::format("unknown key '{}'; a key ring holds [[key]] tables", k.str()));
-  }
-  const auto* list = ring.get_as<toml::array>("key");
-  if (list == nullptr) return kernel::fail(fmt::format("{}: no [[key]] tables", file.string()));
-  for (const auto& node : *list) {
-    const auto* t = node.as_table();
-    if (t == nullptr) return at(node, "each [[key]] is a table");
-    kernel::TrustedKey key;
-    for (const auto& [k, v] : *t) {
-      if (k.str() == "name" && v.is_string()) {
-        key.name = v.value_or(std::string());
-      } else if (k.str() == "public_key" && v.is_string()) {
-        auto hex = kernel::from_hex<32>(v.value_or(std::string()));
-        if (!hex) return at(v, "'public_key' must be an Ed25519 public key, 64 hex digits");
-        key.key = *hex;
-      } else if (k.str() == "plugins" && v.is_array()) {
-        for (const auto& id : *v.as_array()) {
-          if (!id.is_string()) return at(id, "'plugins' holds plugin ids (text)");
-          key.plugins.push_back(id.value_or(std::string()));
-        }
-      } else {
-        return at(v, fmt::format("'{}' is not a key of [[key]] (name, public_key, plugins) or "
-                                 "has the wrong type", k.str()));
+  if (ring && errors.empty()) {
+    for (const auto& node : *ring->get_as<toml::array>("key")) {
+      const auto& t = *node.as_table();
+      kernel::TrustedKey key;
+      key.name = t["name"].value_or(std::string());
+      auto hex = kernel::from_hex<32>(t["public_key"].value_or(std::string()));
+      if (!hex) {
+        errors.add(file.string(), t.get("public_key"),
+                   "'key.public_key' must be an Ed25519 public key, 64 hex digits");
+        continue;
       }
+      key.key = *hex;
+      if (const auto* ids = t.get_as<toml::array>("plugins")) {
+        for (const auto& id : *ids) key.plugins.push_back(id.value_or(std::string()));
+      }
+      keys.push_back(std::move(key));
     }
-    if (key.name.empty() || !t->contains("public_key")) {
-      return at(node, "a [[key]] needs a name and a public_key");
-    }
-    keys.push_back(std::move(key));
+  }
+  if (!errors.empty()) {
+    auto text = errors.to_string();
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return kernel::fail(std::move(text));
   }
   return keys;
 }

@@ -79,6 +79,20 @@ for ids in '["tou"]' '["demand"]'; do
     grep -qF "was refused (bad-signature)" "$out/ring.err" || fail "the vendor refusal is not said"
   fi
 done
+# A broken key ring is a configuration error at its place (exit 2), not a ring with a hole.
+printf '[[key]]\nname = "acme"\npublic_key = "not-a-key"\n' > "$out/bad-ring.toml"
+printf '[[key]]\nname = "acme"\nplugins = ["tou"]\nsecret = "x"\n' > "$out/odd-ring.toml"
+for ring in bad-ring odd-ring; do
+  status=0
+  "$meterd" --sku "$sku" --site "$site" --key-ring "$out/$ring.toml" --check > /dev/null \
+    2> "$out/$ring.err" || status=$?
+  [ "$status" -eq 2 ] || fail "$ring: exit status $status, expected 2"
+done
+grep -qF "$out/bad-ring.toml:3:14: 'key.public_key' must be an Ed25519 public key" "$out/bad-ring.err" ||
+  fail "a bad public key is not placed"
+grep -qF "$out/odd-ring.toml:4:1: unknown key 'key[0].secret'" "$out/odd-ring.err" ||
+  fail "an unknown key is not placed"
+grep -qF "missing required key" "$out/odd-ring.err" || fail "a key without public_key is not refused"
 echo "key ring: a vendor's signature counts for the plugins it is trusted for, and no other"
 
 # In service: a store with a meter's past, then the impostor.
