@@ -387,7 +387,7 @@ class MapStore final : public NvmStore {
   }
   std::vector<std::string> keys(std::string_view) const override { return {}; }
   NvmHealth health() const override {
-    return {records_.empty() ? NvmState::fresh : NvmState::intact, {}};
+    return {records_.empty() ? NvmState::fresh : NvmState::intact, {}, {}};
   }
 
  private:
@@ -522,7 +522,7 @@ TEST(GatePowerCycle, AWriteOfAKeptValueThatCannotBeStoredIsUndone) {
     }
     Result<void> apply(const std::vector<NvmWrite>&) override { return fail("medium worn out"); }
     std::vector<std::string> keys(std::string_view) const override { return {}; }
-    NvmHealth health() const override { return {NvmState::fresh, {}}; }
+    NvmHealth health() const override { return {NvmState::fresh, {}, {}}; }
   } refusing;
   ASSERT_TRUE(g.gate.attach(refusing));
   auto r = g.gate.write(mode, Value{std::int64_t{3}}, kShop);

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "detail/counting_vfs.h"
+#include "detail/value_codec.h"
 #include "meter/kernel/sqlite_nvm.h"
 
 namespace meter::kernel {
@@ -24,63 +25,13 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS record(ns TEXT NOT NULL, key TEXT NOT NULL, type INTEGER NOT NULL,"
     " value BLOB NOT NULL, sum BLOB NOT NULL, PRIMARY KEY(ns, key)) WITHOUT ROWID;";
 
-/// Little-endian bytes of a value: the stored form, and what the checksum covers.
-void encode(const Value& v, std::vector<std::uint8_t>& out) {
-  out.clear();
-  auto put64 = [&out](std::uint64_t x) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(x >> (8 * i)));
-  };
-  std::visit(
-      [&](const auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, bool>) {
-          out.push_back(x ? 1 : 0);
-        } else if constexpr (std::is_same_v<T, std::int64_t>) {
-          put64(static_cast<std::uint64_t>(x));
-        } else if constexpr (std::is_same_v<T, std::uint64_t>) {
-          put64(x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          put64(std::bit_cast<std::uint64_t>(x));
-        } else {
-          out.insert(out.end(), x.begin(), x.end());
-        }
-      },
-      v);
-}
-
-std::optional<Value> decode(int type, const std::uint8_t* p, std::size_t n) {
-  auto get64 = [p] {
-    std::uint64_t x = 0;
-    for (int i = 0; i < 8; ++i) x |= std::uint64_t{p[i]} << (8 * i);
-    return x;
-  };
-  switch (static_cast<ValueType>(type)) {
-    case ValueType::boolean:
-      if (n != 1 || p[0] > 1) return std::nullopt;
-      return Value{p[0] == 1};
-    case ValueType::integer:
-      if (n != 8) return std::nullopt;
-      return Value{static_cast<std::int64_t>(get64())};
-    case ValueType::unsigned_integer:
-      if (n != 8) return std::nullopt;
-      return Value{get64()};
-    case ValueType::real:
-      if (n != 8) return std::nullopt;
-      return Value{std::bit_cast<double>(get64())};
-    case ValueType::text:
-      if (n == 0) return Value{std::string()};
-      return Value{std::string(reinterpret_cast<const char*>(p), n)};
-    case ValueType::octets:
-      if (n == 0) return Value{std::vector<std::uint8_t>()};
-      return Value{std::vector<std::uint8_t>(p, p + n)};
-  }
-  return std::nullopt;
-}
-
-Sum checksum(std::string_view ns, std::string_view key, int type, const std::uint8_t* value,
-             std::size_t n) {
+/// BLAKE2b over a record, keyed with the board's secret when the store has one: a record edited
+/// and given a recomputed checksum does not authenticate without the key.
+Sum checksum(const std::optional<BoardKey>& secret, std::string_view ns, std::string_view key,
+             int type, const std::uint8_t* value, std::size_t n) {
   crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, kSumBytes);
+  crypto_generichash_init(&state, secret ? secret->data() : nullptr, secret ? secret->size() : 0,
+                          kSumBytes);
   const unsigned char zero = 0;
   const auto type_byte = static_cast<unsigned char>(type);
   crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(ns.data()), ns.size());
@@ -116,17 +67,17 @@ void bind_text(sqlite3_stmt* s, int i, std::string_view text) {
 }
 
 /// A stored row checked against its checksum; nullopt when damaged.
-std::optional<Value> verified(std::string_view ns, std::string_view key, sqlite3_stmt* s,
-                              int first_column) {
+std::optional<Value> verified(const std::optional<BoardKey>& secret, std::string_view ns,
+                              std::string_view key, sqlite3_stmt* s, int first_column) {
   const int type = sqlite3_column_int(s, first_column);
   const auto* value = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, first_column + 1));
   const auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, first_column + 1));
   const auto* sum = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, first_column + 2));
   const auto sum_n = static_cast<std::size_t>(sqlite3_column_bytes(s, first_column + 2));
   if (sum_n != kSumBytes || (n > 0 && value == nullptr)) return std::nullopt;
-  const Sum expected = checksum(ns, key, type, value, n);
-  if (std::memcmp(expected.data(), sum, kSumBytes) != 0) return std::nullopt;
-  return decode(type, value, n);
+  const Sum expected = checksum(secret, ns, key, type, value, n);
+  if (sodium_memcmp(expected.data(), sum, kSumBytes) != 0) return std::nullopt;
+  return detail::decode_value(type, value, n);
 }
 
 }  // namespace
@@ -138,6 +89,8 @@ struct SqliteNvmStore::Impl {
   Statement put, erase, get, keys, begin, commit, rollback;
   std::vector<std::uint8_t> buffer;
   NvmWriteStats stats;
+  std::optional<BoardKey> secret;
+  bool in_group = false;
 
   // close_v2 defers the close until the statements below are finalized by their destructors.
   ~Impl() { sqlite3_close_v2(db); }
@@ -153,6 +106,7 @@ struct SqliteNvmStore::Impl {
   /// Structure, schema and every record's checksum. Empty when all is well.
   std::string check(bool& has_records) {
     has_records = false;
+    std::size_t total = 0;
     sqlite3_stmt* s = nullptr;
     if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, nullptr) != SQLITE_OK) {
       return fmt::format("not a readable database: {}", message());
@@ -178,12 +132,17 @@ struct SqliteNvmStore::Impl {
       const auto* ns = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
       const auto* key = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
       if (ns == nullptr || std::strcmp(ns, kInternal) != 0) has_records = true;
-      if (ns == nullptr || key == nullptr || !verified(ns, key, s, 2)) {
+      ++total;
+      if (ns == nullptr || key == nullptr || !verified(secret, ns, key, s, 2)) {
         if (bad++ == 0) first_bad = fmt::format("{}/{}", ns ? ns : "?", key ? key : "?");
       }
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) return fmt::format("records unreadable: {}", message());
+    if (bad > 0 && bad == total && secret) {
+      return fmt::format("none of its {} records authenticates with this meter's key: it is "
+                         "another meter's store, or forged", total);
+    }
     if (bad > 0) return fmt::format("{} record(s) fail their checksum, first {}", bad, first_bad);
     return {};
   }
@@ -203,6 +162,7 @@ Result<std::unique_ptr<SqliteNvmStore>> SqliteNvmStore::open(const std::filesyst
   const bool existed = std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0;
 
   auto impl = std::make_unique<Impl>();
+  impl->secret = options.key;
   const char* vfs_name = nullptr;
   if (options.count_writes) {
     impl->vfs = std::make_unique<detail::CountingVfs>(impl->counter);
@@ -223,7 +183,7 @@ Result<std::unique_ptr<SqliteNvmStore>> SqliteNvmStore::open(const std::filesyst
   bool has_records = false;
   if (existed) {
     if (auto problem = im.check(has_records); !problem.empty()) {
-      store->health_ = {NvmState::damaged, problem};
+      store->health_ = {NvmState::damaged, problem, {}};
       store->frozen_ = true;
       return store;
     }
@@ -231,8 +191,9 @@ Result<std::unique_ptr<SqliteNvmStore>> SqliteNvmStore::open(const std::filesyst
   if (!im.exec("PRAGMA journal_mode=WAL") || !im.exec("PRAGMA synchronous=OFF") ||
       !im.exec("PRAGMA wal_autocheckpoint=1") || !im.exec(kSchema)) {
     if (existed) {
-      store->health_ = {NvmState::damaged, fmt::format("cannot be written: {}", im.message())};
+      store->health_ = {NvmState::damaged, fmt::format("cannot be written: {}", im.message()), {}};
       store->frozen_ = true;
+      store->unwritable_ = true;
       return store;
     }
     return fail(fmt::format("NVM store {} cannot be set up: {}", path.string(), im.message()));
@@ -246,7 +207,7 @@ Result<std::unique_ptr<SqliteNvmStore>> SqliteNvmStore::open(const std::filesyst
       !im.prepare(im.rollback, "ROLLBACK")) {
     return fail(fmt::format("NVM store {}: {}", path.string(), im.message()));
   }
-  store->health_ = {has_records ? NvmState::intact : NvmState::fresh, {}};
+  store->health_ = {has_records ? NvmState::intact : NvmState::fresh, {}, {}};
   return store;
 }
 
@@ -268,7 +229,7 @@ Result<std::optional<Value>> SqliteNvmStore::get(std::string_view name_space,
   const int rc = sqlite3_step(s);
   if (rc == SQLITE_DONE) return std::optional<Value>{};
   if (rc != SQLITE_ROW) return fail(fmt::format("NVM read {}/{}: {}", name_space, key, im.message()));
-  auto value = verified(name_space, key, s, 0);
+  auto value = verified(im.secret, name_space, key, s, 0);
   if (!value) return fail(fmt::format("NVM record {}/{} fails its checksum", name_space, key));
   return std::optional<Value>{std::move(*value)};
 }
@@ -301,14 +262,15 @@ Result<void> SqliteNvmStore::commit(const std::vector<NvmWrite>& batch, bool dur
   auto restore_sync = [&] {
     if (durable) im.exec("PRAGMA synchronous=OFF");
   };
-  if (!step(im.begin.stmt)) {
+  // Inside a group the transaction is the group's, opened by begin_group().
+  if (!im.in_group && !step(im.begin.stmt)) {
     restore_sync();
     return fail(fmt::format("NVM transaction: {}", im.message()));
   }
   auto put = [&](std::string_view ns, std::string_view key, const Value& value) {
-    encode(value, im.buffer);
+    detail::encode_value(value, im.buffer);
     const int type = static_cast<int>(type_of(value));
-    const Sum sum = checksum(ns, key, type, im.buffer.data(), im.buffer.size());
+    const Sum sum = checksum(im.secret, ns, key, type, im.buffer.data(), im.buffer.size());
     auto* s = im.put.stmt;
     bind_text(s, 1, ns);
     bind_text(s, 2, key);
@@ -339,10 +301,11 @@ Result<void> SqliteNvmStore::commit(const std::vector<NvmWrite>& batch, bool dur
   // A flush always commits something, so that the commit fsyncs; the counter sits in the same
   // table (and page) as the records, so a flush costs no extra page.
   if (ok && durable) ok = put(kInternal, "flushes", Value{im.stats.durable_commits + 1});
-  if (ok) ok = step(im.commit.stmt);
+  if (ok && !im.in_group) ok = step(im.commit.stmt);
   if (!ok) {
     if (error.empty()) error = im.message();
     step(im.rollback.stmt);
+    im.in_group = false;
   }
   restore_sync();
   if (!ok) return fail(fmt::format("NVM batch not applied: {}", error));
@@ -350,7 +313,7 @@ Result<void> SqliteNvmStore::commit(const std::vector<NvmWrite>& batch, bool dur
   // find them as a reopened file would (intact), not start a new meter.
   const auto stores = [](const NvmWrite& w) { return w.value.has_value(); };
   if (health_.state == NvmState::fresh && std::any_of(batch.begin(), batch.end(), stores)) {
-    health_ = {NvmState::intact, {}};
+    health_ = {NvmState::intact, {}, {}};
   }
   ++im.stats.commits;
   if (durable) ++im.stats.durable_commits;
@@ -361,11 +324,52 @@ Result<void> SqliteNvmStore::apply(const std::vector<NvmWrite>& batch) {
   return commit(batch, false);
 }
 
-Result<void> SqliteNvmStore::flush() { return commit({}, true); }
+Result<void> SqliteNvmStore::flush() {
+  if (impl_->in_group) return fail("NVM flush inside a group: end the group first");
+  return commit({}, true);
+}
+
+void SqliteNvmStore::begin_group() {
+  auto& im = *impl_;
+  if (frozen_ || im.in_group || im.begin.stmt == nullptr) return;
+  Reset reset{im.begin.stmt};
+  im.in_group = sqlite3_step(im.begin.stmt) == SQLITE_DONE;
+}
+
+Result<void> SqliteNvmStore::end_group() {
+  auto& im = *impl_;
+  if (!im.in_group) return {};
+  im.in_group = false;
+  Reset reset{im.commit.stmt};
+  if (sqlite3_step(im.commit.stmt) != SQLITE_DONE) {
+    const auto error = im.message();
+    Reset undo{im.rollback.stmt};
+    sqlite3_step(im.rollback.stmt);
+    return fail(fmt::format("NVM group not committed: {}", error));
+  }
+  return {};
+}
+
+std::vector<NvmWrite> SqliteNvmStore::records() const {
+  std::vector<NvmWrite> out;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(impl_->db, "SELECT ns, key, type, value, sum FROM record ORDER BY ns, key",
+                         -1, &s, nullptr) != SQLITE_OK) {
+    return out;
+  }
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const auto* ns = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    const auto* key = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
+    if (ns == nullptr || key == nullptr || std::strcmp(ns, kInternal) == 0) continue;
+    if (auto v = verified(impl_->secret, ns, key, s, 2)) out.push_back({ns, key, std::move(*v)});
+  }
+  sqlite3_finalize(s);
+  return out;
+}
 
 void SqliteNvmStore::freeze(std::string reason) {
   frozen_ = true;
-  health_ = {NvmState::damaged, std::move(reason)};
+  health_ = {NvmState::damaged, std::move(reason), {}};
 }
 
 NvmWriteStats SqliteNvmStore::write_stats() const noexcept {

@@ -28,6 +28,9 @@ enum class NvmState : std::uint8_t {
 struct NvmHealth {
   NvmState state = NvmState::intact;
   std::string detail;  ///< what was found damaged, empty otherwise
+  /// A latched legal fault: the store was found missing, emptied, replaced or rolled back, and
+  /// the meter carries on from the board's copy. Empty when there is none.
+  std::string legal;
 };
 
 /// One write in a batch: a value to store, or (no value) a record to erase.
@@ -61,6 +64,24 @@ class NvmStore {
   virtual NvmHealth health() const { return {}; }
   /// Refuses every write from now on: a damaged store is kept as evidence, never overwritten.
   virtual void freeze(std::string /*reason*/) {}
+
+  // Appended for the per-tick batch: the kernel's registers and every record the plugins
+  // write while the tick is delivered commit as one unit.
+
+  /// Opens a group: every apply() and put() until end_group() is one atomic unit, all or none
+  /// after a killed process. Groups do not nest. A medium without groups applies each write.
+  virtual void begin_group() {}
+  /// Commits the group.
+  virtual Result<void> end_group() { return {}; }
+  /// Whether the medium asks for a flush before the period is up (a journal filling).
+  virtual bool wants_flush() const noexcept { return false; }
+  /// Whether writes are refused (a store frozen as evidence).
+  virtual bool read_only() const noexcept { return false; }
+  /// One write without a batch around it (the per-tick path: a medium that can, spares it
+  /// every allocation).
+  virtual Result<void> put(std::string_view name_space, std::string_view key, const Value& value) {
+    return apply({NvmWrite{std::string(name_space), std::string(key), value}});
+  }
 };
 
 /// An NvmStore in RAM: the medium of tests and simulation. Not persistent across processes.
@@ -75,7 +96,7 @@ class RamNvmStore final : public NvmStore {
   std::size_t batches() const noexcept { return batches_; }
   /// Fresh until the first record is stored.
   NvmHealth health() const override {
-    return {records_.empty() ? NvmState::fresh : NvmState::intact, {}};
+    return {records_.empty() ? NvmState::fresh : NvmState::intact, {}, {}};
   }
 
  private:

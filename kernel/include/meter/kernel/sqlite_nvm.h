@@ -1,5 +1,6 @@
 // The embedded default NVM medium: one SQLite database in WAL mode holding typed records, each
-// with its own BLAKE2b checksum so a flipped byte anywhere in a record is found on open.
+// with its own BLAKE2b checksum (keyed with the board's secret on a meter) so a flipped byte
+// anywhere in a record, or a record rewritten with a recomputed checksum, is found on open.
 //
 // Commit policy: apply() commits one transaction and hands it to the OS without fsync, so a
 // killed process loses nothing the OS holds; flush() commits with an fsync, so everything applied
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "meter/kernel/board_nvm.h"
 #include "meter/kernel/nvm.h"
 
 namespace meter::kernel {
@@ -21,6 +23,9 @@ namespace meter::kernel {
 struct SqliteNvmOptions {
   /// Count the bytes written through a VFS shim (see NvmWriteStats). Costs a set insert per write.
   bool count_writes = false;
+  /// The board's secret: every record's checksum is keyed BLAKE2b with it, so a record edited
+  /// with a recomputed checksum fails. Without it the checksums are plain (tests, tools).
+  std::optional<BoardKey> key;
 };
 
 /// Write volume seen by the store's VFS shim. Device blocks are 4 KiB: a block the store dirties
@@ -59,7 +64,17 @@ class SqliteNvmStore final : public NvmStore {
   Result<void> flush() override;
   NvmHealth health() const override { return health_; }
   void freeze(std::string reason) override;
+  /// One SQLite transaction from here to end_group(): the applies in between commit together.
+  void begin_group() override;
+  Result<void> end_group() override;
   bool frozen() const noexcept { return frozen_; }
+  bool read_only() const noexcept override { return frozen_; }
+  /// The records are sound but the file refused to be set up for writing (read-only file or
+  /// medium, I/O error): health() is damaged with what it said, and writes are refused.
+  bool unwritable() const noexcept { return unwritable_; }
+  /// Every record that verifies, outside the store's own namespace (for carrying what can be
+  /// trusted out of a damaged store).
+  std::vector<NvmWrite> records() const;
 
   const std::filesystem::path& path() const noexcept { return path_; }
   /// Zero unless opened with count_writes.
@@ -77,6 +92,7 @@ class SqliteNvmStore final : public NvmStore {
   std::filesystem::path path_;
   NvmHealth health_;
   bool frozen_ = false;
+  bool unwritable_ = false;
 };
 
 }  // namespace meter::kernel
