@@ -14,7 +14,7 @@
 namespace {
 
 constexpr const char* kAbiSha256 =
-    "7068b56e8161afcf8b15de2193468d602f236e1620cd924898746bc85fd9da34";
+    "ace5e9a0c83d4814f6c0a504b38b8b2c9e351484990b32be3c2d9e4ece75eca4";
 constexpr int kAbiMajor = 1;
 constexpr int kAbiMinor = 3;
 

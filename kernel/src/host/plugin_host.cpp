@@ -69,6 +69,7 @@ struct PluginHost::Plugin {
   std::map<std::uint64_t, Session> sessions;  // port logons (ABI 1.2), by the gate's id
   std::string lent_description;               // object_info's description, lent until the next
   std::optional<std::vector<NvmWrite>> transaction;
+  Value put_scratch;  // the last value put, its buffer reused by the next (nvm_put)
   std::vector<ConfigProblem> config_problems;  // reported during create or start (ABI 1.3)
   std::string write_refusal;                   // why the write in progress is refused (1.3)
   std::string last_refusal;                    // why the plugin's last session write was refused
@@ -579,17 +580,49 @@ struct HostApi {
     }
     return p.host->deps_.nvm.apply({std::move(write)}) ? METER_STATUS_OK : METER_STATUS_ERROR;
   }
+  /// `in` into `out`, reusing what `out` holds: a plugin that puts the same record every tick
+  /// costs the host no allocation.
+  static bool assign_from_c(const meter_value& in, Value& out) {
+    const auto bytes = [&](auto& holder) {
+      if (in.size == 0) {
+        holder.clear();
+      } else {
+        holder.assign(reinterpret_cast<const typename std::decay_t<decltype(holder)>::value_type*>(in.bytes),
+                      reinterpret_cast<const typename std::decay_t<decltype(holder)>::value_type*>(in.bytes) + in.size);
+      }
+    };
+    switch (in.type) {
+      case METER_VALUE_BOOLEAN: out = in.boolean != 0; return true;
+      case METER_VALUE_INTEGER: out = in.integer; return true;
+      case METER_VALUE_UNSIGNED: out = in.unsigned_integer; return true;
+      case METER_VALUE_REAL: out = in.real; return true;
+      case METER_VALUE_TEXT:
+        if (!std::holds_alternative<std::string>(out)) out = std::string();
+        bytes(std::get<std::string>(out));
+        return true;
+      case METER_VALUE_OCTETS:
+        if (!std::holds_alternative<std::vector<std::uint8_t>>(out)) out = std::vector<std::uint8_t>();
+        bytes(std::get<std::vector<std::uint8_t>>(out));
+        return true;
+      default: return false;
+    }
+  }
   static meter_status nvm_put(meter_host_context* c, const char* ns, const char* key,
                               const meter_value* value) {
     return guard([&]() -> meter_status {
       if (key == nullptr || *key == '\0' || value == nullptr) return METER_STATUS_INVALID_ARGUMENT;
-      Value v;
-      try {
-        v = sdk::from_c(*value);
-      } catch (const sdk::Error&) {
-        return METER_STATUS_TYPE_MISMATCH;
+      auto& p = self(c);
+      if (value->size > 0 && value->bytes == nullptr &&
+          (value->type == METER_VALUE_TEXT || value->type == METER_VALUE_OCTETS)) {
+        return METER_STATUS_INVALID_ARGUMENT;
       }
-      return nvm_write(self(c), ns, key, std::move(v));
+      if (!assign_from_c(*value, p.put_scratch)) return METER_STATUS_TYPE_MISMATCH;
+      if (p.transaction) return nvm_write(p, ns, key, p.put_scratch);
+      // Outside a transaction, straight to the store: during a tick it joins the kernel's group.
+      const auto space = name_space(p, ns);
+      if (!space) return METER_STATUS_DENIED;
+      return p.host->deps_.nvm.put(*space, key, p.put_scratch) ? METER_STATUS_OK
+                                                                : METER_STATUS_ERROR;
     });
   }
   static meter_status nvm_erase(meter_host_context* c, const char* ns, const char* key) {

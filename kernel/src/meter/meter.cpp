@@ -107,6 +107,7 @@ const EnergyTick& Meter::tick() noexcept {
   }
   // After the tick: energy of a tick ending at midnight belongs to the day that ended.
   clock_.poll();
+  bus_.publish(TickClosed{t.sequence});
   return t;
 }
 

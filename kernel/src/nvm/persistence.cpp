@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <bit>
+#include <cstring>
+
 namespace meter::kernel {
 
 namespace {
@@ -18,6 +21,12 @@ constexpr std::size_t kRegisterBytes = 2 * kEnergyRegisterCount * 8;
 
 void pack(const EnergyRegisters::Snapshot& s, std::vector<std::uint8_t>& out) {
   out.resize(kRegisterBytes);
+  if constexpr (std::endian::native == std::endian::little) {  // the stored form, as it is
+    std::memcpy(out.data(), s.mwh.data(), 8 * kEnergyRegisterCount);
+    std::memcpy(out.data() + 8 * kEnergyRegisterCount, s.remainder_nwh.data(),
+                8 * kEnergyRegisterCount);
+    return;
+  }
   auto put = [&out](std::size_t at, std::int64_t v) {
     for (std::size_t i = 0; i < 8; ++i) {
       out[at + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (8 * i));
@@ -119,9 +128,12 @@ Result<std::unique_ptr<Persistence>> Persistence::attach(Meter& meter, NvmStore&
     }
     ++p->flushes_;
     p->last_flush_ = meter.clock().uptime();
+    p->last_flush_real_ = std::chrono::steady_clock::now();
   }
-  p->tick_connection_ =
-      meter.bus().subscribe<EnergyTick>([raw = p.get()](const EnergyTick&) { raw->on_tick(); });
+  p->tick_connection_ = meter.bus().subscribe<EnergyTick>(
+      [raw = p.get()](const EnergyTick&) { raw->on_tick_begin(); });
+  p->closed_connection_ = meter.bus().subscribe<TickClosed>(
+      [raw = p.get()](const TickClosed&) { raw->on_tick_closed(); });
   p->power_fail_connection_ = meter.bus().subscribe<PowerFail>(
       [raw = p.get()](const PowerFail& e) { raw->on_power_fail(e); });
   return p;
@@ -192,11 +204,17 @@ void Persistence::restore() {
     }
   }
 
+  if (!health.legal.empty()) {
+    meter_.raise_legal_fault(fmt::format("store: {}", health.legal));
+    meter_.raise_storage_fault(health.legal);
+  }
   if (report_.state == NvmState::damaged) {
-    writing_ = false;
     store_.freeze(report_.detail);
+    writing_ = !store_.read_only();
     meter_.raise_storage_fault(report_.detail);
     *status_ = fmt::format("damaged: {}", report_.detail);
+  } else if (!health.legal.empty()) {
+    *status_ = fmt::format("intact; legal fault latched: {}", health.legal);
   } else {
     *status_ = state_name(report_.state);
   }
@@ -205,9 +223,9 @@ void Persistence::restore() {
 void Persistence::fill_batch() {
   pack(meter_.registers().snapshot(), std::get<std::vector<std::uint8_t>>(*batch_[0].value));
   auto& clock = meter_.clock();
-  *batch_[1].value = Value{clock.now().time_since_epoch().count()};
-  *batch_[2].value = Value{clock.valid()};
-  *batch_[3].value = Value{meter_.test_led().remaining(clock.uptime()).count()};
+  std::get<std::int64_t>(*batch_[1].value) = clock.now().time_since_epoch().count();
+  std::get<bool>(*batch_[2].value) = clock.valid();
+  std::get<std::int64_t>(*batch_[3].value) = meter_.test_led().remaining(clock.uptime()).count();
 }
 
 Result<void> Persistence::write(bool durable) {
@@ -217,14 +235,23 @@ Result<void> Persistence::write(bool durable) {
   auto r = store_.apply(batch_);
   if (clear_power_fail_) batch_.pop_back();
   if (r && clear_power_fail_) clear_power_fail_ = false;
-  if (r && durable) {
-    r = store_.flush();
-    if (r) {
-      ++flushes_;
-      last_flush_ = meter_.clock().uptime();
-    }
+  if (!r) {
+    storage_failed(r.error().message);
+    return r;
   }
-  if (!r) storage_failed(r.error().message);
+  return durable ? make_durable() : r;
+}
+
+Result<void> Persistence::make_durable() {
+  auto r = store_.flush();
+  // Counted as a flush even when it failed: the next attempt waits a period, not a tick.
+  last_flush_ = meter_.clock().uptime();
+  last_flush_real_ = std::chrono::steady_clock::now();
+  if (r) {
+    ++flushes_;
+  } else {
+    storage_failed(r.error().message);
+  }
   return r;
 }
 
@@ -236,14 +263,36 @@ void Persistence::publish_power_restore() {
   if (report_.power_restore) meter_.bus().publish(*report_.power_restore);
 }
 
-void Persistence::on_tick() {
+bool Persistence::flush_due() {
+  if (config_.period_in_real_time) {
+    // The clock and the medium are asked every 64th tick only, unless the period is as short as
+    // a few ticks: a simulation runs millions of ticks a second, a real meter one.
+    if (config_.flush_period > 64 * meter_.tick_length() && (++ticks_unflushed_ & 63) != 0) {
+      return false;
+    }
+    return store_.wants_flush() ||
+           std::chrono::steady_clock::now() - last_flush_real_ >= config_.flush_period;
+  }
+  return store_.wants_flush() || meter_.clock().uptime() - last_flush_ >= config_.flush_period;
+}
+
+void Persistence::on_tick_begin() {
   publish_power_restore();
+  if (writing_) store_.begin_group();
+}
+
+void Persistence::on_tick_closed() {
   if (!writing_) return;
-  const bool due = meter_.clock().uptime() - last_flush_ >= config_.flush_period;
+  const bool due = flush_due();
   // The per-tick commit is there to survive a killed process; a medium that dies with the
   // process gets the periodic and the power-fail writes only.
-  if (!due && !store_.survives_process()) return;
-  (void)write(due);
+  if (!due && !store_.survives_process()) {
+    (void)store_.end_group();
+    return;
+  }
+  (void)write(false);
+  if (auto r = store_.end_group(); !r) storage_failed(r.error().message);
+  if (due) (void)make_durable();
 }
 
 void Persistence::on_power_fail(const PowerFail& event) {
@@ -261,6 +310,7 @@ void Persistence::on_power_fail(const PowerFail& event) {
   }
   ++flushes_;
   last_flush_ = meter_.clock().uptime();
+  last_flush_real_ = std::chrono::steady_clock::now();
   clear_power_fail_ = true;  // if the power comes back without a restart
 }
 

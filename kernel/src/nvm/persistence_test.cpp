@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <random>
 
+#include "meter/kernel/journaled_nvm.h"
 #include "meter/kernel/sqlite_nvm.h"
 
 namespace meter::kernel {
@@ -345,6 +346,59 @@ TEST_F(PersistenceTest, TheRamMediumIsWrittenPeriodicallyAndAtPowerFailNotEveryT
   auto p2 = Persistence::attach(*meter2, ram).value();
   EXPECT_TRUE(p2->restored().orderly_power_down);
   EXPECT_EQ(meter2->registers().snapshot().mwh, registers) << "the power-fail write lost nothing";
+}
+
+}  // namespace
+}  // namespace meter::kernel
+
+namespace meter::kernel {
+namespace {
+
+// With the state folder's store, what a plugin writes in its tick handler is committed with the
+// kernel's registers: after a process that never flushed goes, both are of the last tick.
+TEST(PersistenceJournal, APluginsTickRecordCommitsWithTheKernelsRegisters) {
+  const auto dir = fs::temp_directory_path() / ("persistence-journal-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  VirtualTimeSource time(kStart);
+  std::int64_t total = 0;
+  {
+    auto store = JournaledNvmStore::open(dir, {.count_writes = false, .reserve_bytes = 0}).value();
+    auto meter = Meter::create(chip_config(), time).value();
+    PersistenceConfig config;
+    config.period_in_real_time = true;  // no periodic flush within the test
+    auto p = Persistence::attach(*meter, *store, config).value();
+    // A plugin: subscribed after Persistence, as the host's plugins are.
+    auto plugin = meter->bus().subscribe<EnergyTick>([&](const EnergyTick& t) {
+      ASSERT_TRUE(store->put("tou", "total", Value{t.total_mwh[0]}));
+    });
+    for (int i = 0; i < 300; ++i) {
+      AccumulatorReading r;
+      r.interval = Milliseconds{1000};
+      r.elements = 1;
+      r.active_energy_lsb[0] = 277'777'778;
+      r.voltage_v[0] = 240;
+      r.current_a[0] = 4.17;
+      r.frequency_hz = 60;
+      meter->add(r);
+      time.advance(seconds{1});
+      meter->tick();
+    }
+    total = meter->registers().snapshot().mwh[0];
+    ASSERT_GT(total, 0);
+    // The process goes without a flush: only the journal holds the 300 ticks.
+  }
+  {
+    auto store = JournaledNvmStore::open(dir).value();
+    auto meter = Meter::create(chip_config(), time).value();
+    auto p = Persistence::attach(*meter, *store).value();
+    EXPECT_EQ(meter->registers().snapshot().mwh[0], total);
+    auto rates = store->get("tou", "total");
+    ASSERT_TRUE(rates && *rates);
+    EXPECT_EQ(std::get<std::int64_t>(**rates), total);
+  }
+  JournaledNvmStore::remove_new(dir);
+  fs::remove_all(dir);
 }
 
 }  // namespace

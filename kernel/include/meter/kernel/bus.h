@@ -46,7 +46,7 @@ class EventBus {
   }
 
  private:
-  std::tuple<Signal<EnergyTick>, Signal<Measurements>, Signal<PowerFail>, Signal<PowerRestore>,
+  std::tuple<Signal<EnergyTick>, Signal<TickClosed>, Signal<Measurements>, Signal<PowerFail>, Signal<PowerRestore>,
              Signal<TimeChanged>, Signal<MidnightCrossed>, Signal<ParameterChanged>,
              Signal<SealChanged>, Signal<FaultRaised>, Signal<FaultCleared>,
              Signal<TestLedChanged>, Signal<PluginEvent>, Signal<PluginLoaded>,

@@ -17,6 +17,13 @@ namespace meter::kernel {
 
 inline constexpr std::size_t kMaxPhases = 3;
 
+/// Published last in every tick, after EnergyTick and what followed it (measurements, midnight):
+/// what was written while the tick was delivered is committed now, as one unit. The kernel's;
+/// plugins do not see it.
+struct TickClosed {
+  std::uint64_t sequence = 0;
+};
+
 /// Published once per metrology tick (default 1 s), never per sample.
 struct EnergyTick {
   std::uint64_t sequence = 0;           ///< 1 for the first tick after power-up

@@ -3,19 +3,23 @@
 //
 //   attach()    checks what the store found, restores the energy registers, the test LED window
 //               and the last known meter time; prepares PowerRestore with the outage.
-//   every tick  one batch of kernel records, no fsync (a killed process loses nothing the OS
-//               holds; a power cut without warning loses at most one flush period). Not on a
+//   every tick  one group: opened when the tick is published (Persistence subscribes before any
+//               plugin), closed at TickClosed with the kernel's records. Every record a plugin
+//               writes while the tick is delivered is in the same group, so after a killed
+//               process the plugins' registers and the kernel's are of the same tick. Not on a
 //               medium that dies with the process (RAM), where it would protect nothing.
-//   flush()     durable (fsync): every flush_period, on PowerFail, and when a tariff or billing
-//               event asks. Plugins' records share the store, so a flush covers them too.
-//               The PowerFail batch also holds the parameter gate's records, so that a locked
-//               port keeps the lockout it has left across the power cycle.
+//   flush()     durable (fsync): every flush_period, when the medium asks (a journal filling),
+//               on PowerFail, and on demand. Plugins' records share the store, so a flush
+//               covers them too. The PowerFail batch also holds the parameter gate's records,
+//               so that a locked port keeps the lockout it has left across the power cycle.
 //
 // A damaged store (corrupt file, bad checksum, kernel records missing from a store that has
 // others) is never taken for a new meter: the meter raises FaultRaised{storage}, sets bit 2 of
-// the error register, shows the finding in 0-0:128.4.0, restores whatever kernel records still
-// verify (never zeroes silently), and holds the store read-only as evidence. Clearing it is a
-// meter-shop operation.
+// the error register, shows the finding in 0-0:128.4.0 and restores whatever kernel records
+// still verify (never zeroes silently). A medium that keeps a damaged file as evidence and
+// goes on in a new one (JournaledNvmStore) is written on; one that can only freeze is held
+// read-only. A latched legal fault the medium reports (a store missing, replaced or rolled
+// back) sets bit 3 as well.
 //
 // Thread: the kernel thread, like the Meter.
 #pragma once
@@ -32,8 +36,11 @@
 namespace meter::kernel {
 
 struct PersistenceConfig {
-  /// Durable flush period, counted in uptime. Zero flushes every tick (the most durable setting).
+  /// Durable flush period. Zero flushes every tick (the most durable setting).
   Milliseconds flush_period = std::chrono::minutes(15);
+  /// Count the period in real time (steady clock) rather than meter uptime: a simulation that
+  /// runs a year in seconds flushes as often as the flash allows, not 35 000 times.
+  bool period_in_real_time = false;
 };
 
 /// What attach() found in the store and restored from it.
@@ -82,7 +89,10 @@ class Persistence {
   void restore();
   void fill_batch();
   Result<void> write(bool durable);
-  void on_tick();
+  Result<void> make_durable();
+  void on_tick_begin();
+  void on_tick_closed();
+  bool flush_due();
   void on_power_fail(const PowerFail& event);
   void storage_failed(const std::string& detail);
 
@@ -93,12 +103,15 @@ class Persistence {
   std::vector<NvmWrite> batch_;
   std::shared_ptr<std::string> status_;  // read by the 0-0:128.4.0 object
   Uptime last_flush_{0};
+  std::chrono::steady_clock::time_point last_flush_real_{};
+  std::uint64_t ticks_unflushed_ = 0;
   std::uint64_t flushes_ = 0;
   std::uint64_t failed_writes_ = 0;
   bool writing_ = true;
   bool restore_published_ = false;
   bool clear_power_fail_ = false;
   ScopedConnection tick_connection_;
+  ScopedConnection closed_connection_;
   ScopedConnection power_fail_connection_;
 };
 

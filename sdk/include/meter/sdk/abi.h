@@ -413,7 +413,12 @@ typedef struct meter_host_api {
                           meter_value_sink_fn sink, void* user_data);
 
   /** Stores a typed record (copied) under `key` in NVM; replaces any record of that key. Inside
-   *  a transaction the write is visible to this plugin at once and persists on commit. */
+   *  a transaction the write is visible to this plugin at once and persists on commit.
+   *  Written while the meter delivers a tick (the energy tick, measurements and midnight
+   *  handlers), it joins the kernel's tick batch: the kernel's registers and every such write
+   *  of every plugin are committed as one unit when the tick closes, so after a killed process
+   *  a plugin's registers are of the same tick as the kernel's. That costs memory writes only:
+   *  billing registers belong in the tick handler, every tick. */
   meter_status (*nvm_put)(meter_host_context* context, const char* name_space, const char* key,
                           const meter_value* value);
 
