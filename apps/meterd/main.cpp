@@ -28,6 +28,12 @@ int main(int argc, char** argv) {
                  "run this long on a virtual clock, as fast as the CPU allows (90s, 15m, 12h, 30d)")
       ->transform(CLI::AsNumberWithUnit(std::map<std::string, std::uint64_t>{
           {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}));
+  std::uint64_t flush_period_s = 900;
+  app.add_option("--flush-period", flush_period_s,
+                 "make the store durable this often, in real time (default 15m); a killed process "
+                 "loses nothing in between")
+      ->transform(CLI::AsNumberWithUnit(std::map<std::string, std::uint64_t>{
+          {"s", 1}, {"m", 60}, {"h", 3600}}));
   app.add_option("--boards", o.board_dirs, "more directories of board descriptors");
   app.add_option("--plugins", o.plugin_dirs, "more plugin directories");
   app.add_option("--oem-key", oem_key,
@@ -94,6 +100,7 @@ int main(int argc, char** argv) {
     return meter::apps::kExitConfig;
   }
   if (!state.empty()) o.state_dir = state;
+  o.flush_period = std::chrono::seconds{flush_period_s};
   if (!profile_csv.empty()) o.export_profile = profile_csv;
   if (!until.empty()) {
     std::istringstream in(until);

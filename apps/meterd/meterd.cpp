@@ -29,11 +29,12 @@
 #include "meter/kernel/config.h"
 #include "meter/kernel/display.h"
 #include "meter/kernel/meter.h"
+#include "meter/kernel/journaled_nvm.h"
 #include "meter/kernel/nvm.h"
 #include "meter/kernel/persistence.h"
 #include "meter/kernel/plugin_host.h"
 #include "meter/kernel/software_id.h"
-#include "meter/kernel/sqlite_nvm.h"
+#include "meter/kernel/journaled_nvm.h"
 #include "supervisor.h"
 
 namespace meter::apps {
@@ -154,6 +155,23 @@ void emit(const std::string& line) {
 std::string trace_registers(const kernel::Meter& m) {
   const auto& s = m.registers().snapshot();
   return fmt::format("{} {}", fmt::join(s.mwh, " "), fmt::join(s.remainder_nwh, " "));
+}
+
+/// The plugins' integer objects (their registers among them), "obis=value" each, for --trace: a restart
+/// test checks them against the kernel's (the TOU rates sum to the total).
+std::string trace_objects(kernel::Meter& m) {
+  std::string out;
+  for (const auto* info : m.objects().list()) {
+    if (info->owner == "kernel") continue;
+    auto v = m.objects().read(info->id, kernel::Role::reader);
+    if (!v) continue;
+    if (const auto* i = std::get_if<std::int64_t>(&*v)) {
+      out += fmt::format(" {}={}", info->id.to_string(), *i);
+    } else if (const auto* u = std::get_if<std::uint64_t>(&*v)) {
+      out += fmt::format(" {}={}", info->id.to_string(), *u);
+    }
+  }
+  return out;
 }
 
 std::int64_t tick_number(const Setup& s, kernel::Meter& m) {
@@ -318,7 +336,13 @@ class PoweredMeter {
         emit(fmt::format("tick {} {}\n", tick_number(s, m), trace_registers(m)));
       });
     }
-    auto persistence = kernel::Persistence::attach(m, nvm);
+    // The durable flush on real time: a simulation's year is not 35 000 fsyncs. A killed
+    // process loses nothing either way (the tick journal); a power cut without the power-fail
+    // warning loses at most a period.
+    kernel::PersistenceConfig pc;
+    pc.flush_period = o.flush_period;
+    pc.period_in_real_time = true;
+    auto persistence = kernel::Persistence::attach(m, nvm, pc);
     if (!persistence) return persistence.error();
     pm->persistence_ = std::move(*persistence);
     const auto& found = pm->persistence_->restored();
@@ -331,9 +355,13 @@ class PoweredMeter {
                        found.power_restore ? found.power_restore->outage.count() : 0,
                        trace_registers(m)));
     }
-    if (found.state == kernel::NvmState::damaged) {
-      fmt::print(err, "meterd: the store is damaged ({}); it is kept read-only as evidence\n",
-                 found.detail);
+    if (const auto legal = nvm.health().legal; !legal.empty()) {
+      fmt::print(err, "meterd: LEGAL FAULT: store: {}; the meter meters on from the highest "
+                      "values it can trust\n", legal);
+    } else if (found.state == kernel::NvmState::damaged) {
+      fmt::print(err, "meterd: the store is damaged ({}); {}\n", found.detail,
+                 nvm.read_only() ? "it is kept read-only as evidence"
+                                 : "the meter meters on from the highest values it can trust");
     }
     kernel::PluginHostConfig hc;
     hc.plugin_dirs = o.plugin_dirs;
@@ -375,6 +403,9 @@ class PoweredMeter {
     pm->display_ = std::make_unique<kernel::Display>(m.objects(), s.sku.display, METER_VERSION);
     // The plugins have subscribed: now they hear how long the meter was off.
     if (!o.check_only && refused.empty()) pm->persistence_->publish_power_restore();
+    if (o.trace && !o.check_only && refused.empty()) {
+      emit(fmt::format("objects {}{}\n", tick_number(s, m), trace_objects(m)));
+    }
     return pm;
   }
 
@@ -407,6 +438,10 @@ void print_report(const Setup& s, PoweredMeter& pm, const boards::Driver& driver
              kernel::describe_seal(gate.seal_state()),
              gate.counter(kernel::EventCounter::calibration),
              gate.counter(kernel::EventCounter::configuration));
+
+  if (auto store = objects.read(kernel::obis("0-0:128.4.0"), kernel::Role::reader)) {
+    if (const auto* text = std::get_if<std::string>(&*store)) fmt::print(out, "\n-- store: {}\n", *text);
+  }
 
   fmt::print(out, "\n-- registers\n");
   for (const auto* info : objects.list()) {
@@ -522,12 +557,12 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
       return nullptr;
     }
     st->state_lock = *lock;
-    st->store_created = !std::filesystem::exists(*o.state_dir / "meter.db");
-    auto store = kernel::SqliteNvmStore::open(*o.state_dir / "meter.db");
+    auto store = kernel::JournaledNvmStore::open(*o.state_dir);
     if (!store) {
       fmt::print(err, "meterd: {}\n", store.error().message);
       return nullptr;
     }
+    st->store_created = (*store)->health().state == kernel::NvmState::fresh;
     st->store = std::move(*store);
   } else {
     st->store = std::make_unique<kernel::RamNvmStore>();
@@ -551,10 +586,7 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
       // A meter that never started leaves no store behind: the next start is a new meter's.
       st->powered.reset();
       st->store.reset();
-      for (const char* name : {"meter.db", "meter.db-wal", "meter.db-shm", "meter.db-journal"}) {
-        std::error_code ec;
-        std::filesystem::remove(*o.state_dir / name, ec);
-      }
+      kernel::JournaledNvmStore::remove_new(*o.state_dir);
     }
     return nullptr;
   }
@@ -581,7 +613,13 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
 }
 
 MeterRun::MeterRun(std::unique_ptr<State> state) : state_(std::move(state)) {}
-MeterRun::~MeterRun() = default;
+MeterRun::~MeterRun() {
+  // The plugins stop (and save what they keep at stop) before the store's last flush, so that
+  // the journal is empty when the process ends in order.
+  auto& st = *state_;
+  st.powered.reset();
+  if (st.store && !st.options.check_only) (void)st.store->flush();
+}
 
 kernel::Meter& MeterRun::meter() { return state_->powered->meter(); }
 std::uint64_t MeterRun::ticks() const noexcept { return state_->ticks; }
@@ -667,8 +705,14 @@ void MeterRun::run() {
   }
   auto& st = *state_;
   if (st.options.progress && st.simulating()) fmt::print(*st.err, "\n");
-  if (g_power_fail) power_fail();
+  if (g_power_fail) {
+    power_fail();
+  } else {
+    // The run is over: what the journal holds goes into the store for good.
+    (void)st.powered->persistence().flush();
+  }
   if (st.options.trace) {
+    emit(fmt::format("objects {}{}\n", tick_number(st.setup, meter()), trace_objects(meter())));
     emit(fmt::format("{} {} {}\n", g_power_fail ? "stopped" : "done", tick_number(st.setup, meter()),
                      trace_registers(meter())));
   }

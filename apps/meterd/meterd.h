@@ -52,6 +52,9 @@ struct MeterdOptions {
   std::optional<std::filesystem::path> export_profile;
   /// At the end, print the audit trail (object 0-0:99.98.0 of plugin sealing_audit).
   bool print_audit = false;
+  /// How often the store is made durable (fsync), in real time; a killed process loses nothing
+  /// in between (the tick journal), a power cut without warning at most this.
+  kernel::Milliseconds flush_period = std::chrono::minutes(15);
 };
 
 /// Exit statuses: 0 success, 2 configuration refused, 1 anything else.
