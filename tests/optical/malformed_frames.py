@@ -335,7 +335,18 @@ def main():
     os.makedirs(out)
     port = free_port()
     site = os.path.join(out, "site.toml")
-    shutil.copy(os.path.join(src, "config/sites/toronto-tou.toml"), site)
+    # A shop's load without PV: a household exports for hours of the day, and +A would stand
+    # still whatever the malformed frames did; the meter's import must move for the check to
+    # mean something at any hour this test runs.
+    with open(os.path.join(src, "config/sites/toronto-tou.toml")) as f:
+        text = f.read()
+    for old, new in (('model = "residential-pv"', 'model = "commercial"'),
+                     ("pv_peak_w = 5000", "pv_peak_w = 0")):
+        if old not in text:
+            raise Failure(f"the Toronto site no longer says {old}; update this test")
+        text = text.replace(old, new)
+    with open(site, "w") as f:
+        f.write(text)
     with open(site, "a") as f:
         f.write(f"\n[plugins.optical]\nport = {port}\n")
     out_path, err_path = os.path.join(out, "meterd.out"), os.path.join(out, "meterd.err")
