@@ -454,21 +454,44 @@ Result<void> JournaledNvmStore::write_store(const std::vector<NvmWrite>& batch) 
   return r;
 }
 
-Result<void> JournaledNvmStore::flush() {
+Result<void> JournaledNvmStore::flush() { return flush_now(true); }
+
+Result<void> JournaledNvmStore::checkpoint() {
+  return flush_now(checkpoints_since_flush_ + 1 >= options_.store_every);
+}
+
+Result<void> JournaledNvmStore::flush_now(bool store) {
   if (in_group_) {
     flush_deferred_ = true;
     return {};
   }
   for (const auto& name : journal_->flagged()) tick_keys_.insert(name);
   const auto g = generation_ + 1;
-  auto batch = journal_->latest_all();
-  batch.push_back({kInternal, kGenerationKey, Value{g}});
-  const auto stored = write_store(batch);
-  const auto copied = board_->write({g, stored ? g : store_generation_, billing_records()});
+  auto since = journal_->latest_all();  // everything the store file lacks
+  if (!store) {
+    // The board's copy alone, when it can carry everything since the store's last flush.
+    auto records = billing_records();
+    overlay(records, since);
+    const auto copied = board_->write({g, store_generation_, records});
+    if (copied) {
+      generation_ = g;
+      ++checkpoints_since_flush_;
+      return {};
+    }
+    // Too much for the copy's slot, or the copy cannot be written: a whole flush.
+  }
+  since.push_back({kInternal, kGenerationKey, Value{g}});
+  const auto stored = write_store(since);
+  since.pop_back();
+  auto records = billing_records();
+  if (!stored) overlay(records, since);  // the copy carries what the store did not take
+  auto copied = board_->write({g, stored ? g : store_generation_, records});
+  if (!copied && !stored) copied = board_->write({g, store_generation_, billing_records()});
   generation_ = g;
   if (stored) {
     store_generation_ = g;
     failed_flushes_ = 0;
+    checkpoints_since_flush_ = 0;
     if (auto r = journal_->reset(board_->identity(), g, {}); !r) return r;
   } else {
     ++failed_flushes_;

@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
@@ -15,6 +18,13 @@ namespace meter::kernel {
 namespace {
 
 namespace fs = std::filesystem;
+
+/// The journal segment's name ends with the state folder's inode in hex.
+std::string fmt_inode(ino_t ino) {
+  char text[32];
+  std::snprintf(text, sizeof text, "-%llx", static_cast<unsigned long long>(ino));
+  return text;
+}
 
 class JournaledStore : public ::testing::Test {
  protected:
@@ -231,6 +241,47 @@ TEST_F(JournaledStore, AFlushInsideATickWaitsForTheTickToClose) {
   EXPECT_EQ(s->generation(), before);
   ASSERT_TRUE(s->end_group());
   EXPECT_EQ(s->generation(), before + 1);
+}
+
+}  // namespace
+}  // namespace meter::kernel
+
+namespace meter::kernel {
+namespace {
+
+TEST_F(JournaledStore, ACheckpointWritesTheBoardsCopyAloneAndARestartCarriesOnFromIt) {
+  {
+    auto s = open();
+    tick(*s, 1);
+    ASSERT_TRUE(s->flush());
+    const auto store_generation = s->generation();
+    tick(*s, 2);
+    ASSERT_TRUE(s->put("load_profile", "interval.7", Value{std::string("closed")}));
+    ASSERT_TRUE(s->checkpoint());  // the board's copy only: the store file is not touched
+    EXPECT_EQ(s->generation(), store_generation + 1);
+    auto board = BoardNvm::open(dir_);
+    EXPECT_EQ((*board)->latest()->store_generation, store_generation);
+  }
+  // A power cut: the journal is gone with the RAM; the store holds tick 1, the copy tick 2.
+  {
+    auto b = BoardNvm::open(dir_);
+    ASSERT_TRUE(b);
+  }
+  for (const auto& e : fs::directory_iterator("/dev/shm")) {
+    if (e.path().filename().string().rfind("meterd-", 0) == 0) {
+      struct stat st {};
+      ::stat(dir_.c_str(), &st);
+      if (e.path().filename().string().find(fmt_inode(st.st_ino)) != std::string::npos) fs::remove(e.path());
+    }
+  }
+  auto s = open();
+  EXPECT_EQ(s->health().state, NvmState::intact);
+  EXPECT_TRUE(s->health().legal.empty()) << s->health().legal;
+  EXPECT_EQ(integer(*s, "kernel", "registers"), 20);
+  EXPECT_EQ(integer(*s, "tou", "rates"), 2);
+  auto interval = s->get("load_profile", "interval.7");
+  ASSERT_TRUE(interval && *interval);
+  EXPECT_EQ(std::get<std::string>(**interval), "closed");
 }
 
 }  // namespace

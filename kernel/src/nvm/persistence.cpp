@@ -242,8 +242,8 @@ Result<void> Persistence::write(bool durable) {
   return durable ? make_durable() : r;
 }
 
-Result<void> Persistence::make_durable() {
-  auto r = store_.flush();
+Result<void> Persistence::make_durable(bool periodic) {
+  auto r = periodic ? store_.checkpoint() : store_.flush();
   // Counted as a flush even when it failed: the next attempt waits a period, not a tick.
   last_flush_ = meter_.clock().uptime();
   last_flush_real_ = std::chrono::steady_clock::now();
@@ -292,7 +292,7 @@ void Persistence::on_tick_closed() {
   }
   (void)write(false);
   if (auto r = store_.end_group(); !r) storage_failed(r.error().message);
-  if (due) (void)make_durable();
+  if (due) (void)make_durable(true);
 }
 
 void Persistence::on_power_fail(const PowerFail& event) {

@@ -44,6 +44,9 @@ struct JournaledNvmOptions {
   bool count_writes = false;
   /// Space set aside at commissioning for the store to grow into when the disk is full.
   std::uintmax_t reserve_bytes = 4u << 20;
+  /// The store file is flushed at least every this many checkpoints (the board's copy is
+  /// written at every one): the flash sees one small block most periods.
+  std::uint32_t store_every = 8;
 };
 
 class JournaledNvmStore final : public NvmStore {
@@ -74,6 +77,11 @@ class JournaledNvmStore final : public NvmStore {
   /// The journal into the SQLite file (fsync), then the board's copy, then a fresh journal.
   /// Inside a group it is done when the group ends.
   Result<void> flush() override;
+  /// The periodic durable write: the board's copy alone (one small synced write) when it can
+  /// hold every record written since the store was last flushed and the store was flushed
+  /// within the last `store_every` checkpoints; a flush otherwise. A restart carries on from
+  /// the copy where it is newer than the store, so a power cut loses the same either way.
+  Result<void> checkpoint() override;
   NvmHealth health() const override { return health_; }
   /// A damaged store was moved aside already; the one in use goes on being written.
   void freeze(std::string reason) override;
@@ -100,6 +108,7 @@ class JournaledNvmStore final : public NvmStore {
   std::vector<NvmWrite> billing_records() const;
   bool billing(std::string_view ns, std::string_view key) const;
   Result<void> write_store(const std::vector<NvmWrite>& batch);
+  Result<void> flush_now(bool store);
 
   std::filesystem::path dir_;
   JournaledNvmOptions options_;
@@ -113,6 +122,7 @@ class JournaledNvmStore final : public NvmStore {
   std::uint64_t generation_ = 0;        // of the last flush (attempted)
   std::uint64_t store_generation_ = 0;  // of the last flush the store file took
   std::uint64_t failed_flushes_ = 0;
+  std::uint32_t checkpoints_since_flush_ = 0;
   bool in_group_ = false;
   bool flush_deferred_ = false;
   bool clean_ = false;  // nothing written since the last complete flush

@@ -73,6 +73,10 @@ class NvmStore {
   virtual void begin_group() {}
   /// Commits the group.
   virtual Result<void> end_group() { return {}; }
+  /// The periodic durable write. A medium with a small durable copy beside its main file
+  /// (the board's) may write only that copy when it holds everything since the last flush;
+  /// the default is a flush.
+  virtual Result<void> checkpoint() { return flush(); }
   /// Whether the medium asks for a flush before the period is up (a journal filling).
   virtual bool wants_flush() const noexcept { return false; }
   /// Whether writes are refused (a store frozen as evidence).

@@ -89,7 +89,7 @@ class Persistence {
   void restore();
   void fill_batch();
   Result<void> write(bool durable);
-  Result<void> make_durable();
+  Result<void> make_durable(bool periodic = false);
   void on_tick_begin();
   void on_tick_closed();
   bool flush_due();
