@@ -299,3 +299,33 @@ TEST(DemandPlugin, SettingsThatCannotAlignOrRepeatAQuantityAreRefused) {
 
 }  // namespace
 }  // namespace meter::plugins::demand::testing
+
+namespace meter::plugins::demand::testing {
+namespace {
+
+// A meter killed in the middle of a subinterval, its state last saved when a subinterval
+// closed: the open subinterval is measured from the kernel's totals in the ticks, so a meter
+// that carries on from what was committed computes the same demand as one never killed.
+TEST(DemandPlugin, AKillInTheMiddleOfASubintervalLosesNoneOfItsEnergy) {
+  Rig steady;
+  Rig killed;
+  steady.start();
+  killed.start();
+  steady.run_until(kT0Ms + 22 * kMinMs, 1000);
+  killed.run_until(kT0Ms + 22 * kMinMs, 1000);
+  // No stop, no power fail: a new instance on what was committed, at the same meter time.
+  Rig after(options());
+  after.host.advance_ms(killed.host.now_utc_ms() - after.host.now_utc_ms());
+  auto state = killed.host.nvm("state");
+  ASSERT_TRUE(state);
+  after.host.set_nvm("state", *state);
+  after.start();
+  steady.run_until(kT0Ms + 45 * kMinMs, 3000);
+  after.run_until(kT0Ms + 45 * kMinMs, 3000);
+  EXPECT_EQ(after.integer(kPrevious), steady.integer(kPrevious));
+  EXPECT_EQ(after.integer(kMaximum), steady.integer(kMaximum));
+  EXPECT_EQ(after.integer(kCumulative), steady.integer(kCumulative));
+}
+
+}  // namespace
+}  // namespace meter::plugins::demand::testing

@@ -28,6 +28,7 @@ using sdk::Value;
 
 constexpr std::uint8_t kUnitWh = 30;
 constexpr std::uint8_t kRoleConfigurator = 4;
+constexpr const char* kRegistersKey = "registers";  // the rate registers, saved every tick
 
 std::string text_of(const Value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return *s;
@@ -102,8 +103,7 @@ class TouPlugin {
  public:
   explicit TouPlugin(Host& host)
       : host_(host),
-        engine_(make_engine(host)),
-        save_every_ms_(host.config<std::int64_t>("save_every_s") * 1000) {
+        engine_(make_engine(host)) {
     restore();
   }
 
@@ -141,8 +141,25 @@ class TouPlugin {
       after(changes, t.time_utc_ms, before);
       return;
     }
-    unsaved_ms_ += t.duration_ms;
-    if (unsaved_ms_ >= save_every_ms_) [[unlikely]] save(false, false);
+    // Every tick, in the tick: the record joins the kernel's tick batch, so after a killed
+    // process the rates are of the same tick as the kernel's total and sum to it exactly.
+    save_registers();
+  }
+
+  /// The rate registers as one record: import 1..4 then export 1..4, int64 little-endian.
+  void save_registers() {
+    auto& bytes = std::get<std::vector<std::uint8_t>>(registers_record_);
+    bytes.resize(8 * 2 * kRates);
+    auto put = [&](std::size_t at, std::int64_t v) {
+      for (std::size_t b = 0; b < 8; ++b) {
+        bytes[8 * at + b] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (8 * b));
+      }
+    };
+    for (std::size_t i = 0; i < kRates; ++i) {
+      put(i, engine_.import_mwh()[i]);
+      put(kRates + i, engine_.export_mwh()[i]);
+    }
+    host_.nvm().put(kRegistersKey, registers_record_);
   }
 
   void after(unsigned changes, std::int64_t time_utc_ms, std::optional<Rate> before = {}) {
@@ -182,9 +199,24 @@ class TouPlugin {
       return std::nullopt;
     };
     RateRegisters imp{}, exp{};
-    for (std::size_t i = 0; i < kRates; ++i) {
-      if (auto v = nvm.get(fmt::format("import.{}", i + 1))) imp[i] = std::get<std::int64_t>(*v);
-      if (auto v = nvm.get(fmt::format("export.{}", i + 1))) exp[i] = std::get<std::int64_t>(*v);
+    const auto packed = nvm.get(kRegistersKey);
+    const auto* bytes = packed ? std::get_if<std::vector<std::uint8_t>>(&*packed) : nullptr;
+    if (bytes != nullptr && bytes->size() == 8 * 2 * kRates) {
+      auto get = [&](std::size_t at) {
+        std::uint64_t v = 0;
+        for (std::size_t b = 0; b < 8; ++b) v |= std::uint64_t{(*bytes)[8 * at + b]} << (8 * b);
+        return static_cast<std::int64_t>(v);
+      };
+      for (std::size_t i = 0; i < kRates; ++i) {
+        imp[i] = get(i);
+        exp[i] = get(kRates + i);
+      }
+    } else {
+      // A store written before the registers were one record.
+      for (std::size_t i = 0; i < kRates; ++i) {
+        if (auto v = nvm.get(fmt::format("import.{}", i + 1))) imp[i] = std::get<std::int64_t>(*v);
+        if (auto v = nvm.get(fmt::format("export.{}", i + 1))) exp[i] = std::get<std::int64_t>(*v);
+      }
     }
     engine_.restore_registers(imp, exp);
     std::optional<date::local_days> last;
@@ -216,10 +248,7 @@ class TouPlugin {
   void save(bool tables, bool billing) {
     auto nvm = host_.nvm();
     nvm.transaction([&] {
-      for (std::size_t i = 0; i < kRates; ++i) {
-        nvm.put(fmt::format("import.{}", i + 1), engine_.import_mwh()[i]);
-        nvm.put(fmt::format("export.{}", i + 1), engine_.export_mwh()[i]);
-      }
+      save_registers();
       if (tables) {
         nvm.put("config", config_text_);
         nvm.put("calendar", to_text(engine_.calendar()));
@@ -235,7 +264,6 @@ class TouPlugin {
         }
       }
     });
-    unsaved_ms_ = 0;
   }
 
   // ----- objects ---------------------------------------------------------------------------
@@ -359,8 +387,7 @@ class TouPlugin {
 
   Host& host_;
   Engine engine_;
-  std::int64_t save_every_ms_;
-  std::int64_t unsaved_ms_ = 0;
+  Value registers_record_{std::vector<std::uint8_t>(8 * 2 * kRates)};  // reused every tick
   std::string config_text_;
 };
 

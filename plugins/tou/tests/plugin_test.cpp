@@ -435,3 +435,46 @@ TEST(TouPlugin, DownloadsStandAcrossRestartsUntilTheSiteFileChangesTheTariff) {
 
 }  // namespace
 }  // namespace meter::plugins::tou::testing
+
+namespace meter::plugins::tou::testing {
+namespace {
+
+std::int64_t packed(const sdk::Value& v, std::size_t at) {
+  const auto& b = std::get<std::vector<std::uint8_t>>(v);
+  std::uint64_t x = 0;
+  for (std::size_t i = 0; i < 8; ++i) x |= std::uint64_t{b.at(8 * at + i)} << (8 * i);
+  return static_cast<std::int64_t>(x);
+}
+
+// The rate registers are in NVM after every tick, not every save period: a meter killed at any
+// tick restores rates that sum to the kernel's total of that tick.
+TEST(TouPlugin, TheRateRegistersAreStoredInEveryTick) {
+  Meter m(toronto_settings(), toronto_ms(2026, 7, 15, 6, 58));
+  ASSERT_EQ(m.boot(), sdk::Status::ok);
+  for (int i = 0; i < 200; ++i) {
+    m.tick(1000, 3, 1);
+    const auto record = m.host().nvm("registers");
+    ASSERT_TRUE(record) << "tick " << i;
+    std::int64_t imported = 0, exported = 0;
+    for (std::size_t r = 0; r < 4; ++r) {
+      imported += packed(*record, r);
+      exported += packed(*record, 4 + r);
+    }
+    ASSERT_EQ(imported, m.total_import_mwh()) << "tick " << i;
+    ASSERT_EQ(exported, m.total_export_mwh()) << "tick " << i;
+  }
+}
+
+TEST(TouPlugin, RestoresFromTheRecordsOfTheEarlierLayout) {
+  Meter m(toronto_settings(), toronto_ms(2026, 7, 15, 6, 58));
+  for (int r = 1; r <= 4; ++r) {
+    m.host().set_nvm("import." + std::to_string(r), sdk::Value{std::int64_t{100 * r}});
+    m.host().set_nvm("export." + std::to_string(r), sdk::Value{std::int64_t{10 * r}});
+  }
+  ASSERT_EQ(m.boot(), sdk::Status::ok);
+  EXPECT_EQ(m.import_of(3), 300);
+  EXPECT_EQ(m.export_of(4), 40);
+}
+
+}  // namespace
+}  // namespace meter::plugins::tou::testing
