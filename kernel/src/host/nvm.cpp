@@ -51,6 +51,29 @@ Result<void> RamNvmStore::apply(const std::vector<NvmWrite>& batch) {
   return {};
 }
 
+Result<void> RamNvmStore::put(std::string_view name_space, std::string_view key,
+                              const Value& value) {
+  if (name_space.empty() || key.empty()) return fail("NVM write without namespace or key");
+  // A record put again (a plugin's every tick) is assigned in place: its buffer is reused.
+  if (auto ns = records_.find(name_space); ns != records_.end()) {
+    if (auto it = ns->second.find(key); it != ns->second.end()) {
+      try {
+        if (it->second.index() == value.index()) {
+          it->second = value;
+        } else {
+          Value copy = value;
+          it->second = std::move(copy);
+        }
+      } catch (const std::bad_alloc&) {
+        return fail("NVM write refused: out of memory; nothing was written");
+      }
+      ++batches_;
+      return {};
+    }
+  }
+  return apply({NvmWrite{std::string(name_space), std::string(key), value}});
+}
+
 std::vector<std::string> RamNvmStore::keys(std::string_view name_space) const {
   std::vector<std::string> out;
   if (auto ns = records_.find(name_space); ns != records_.end()) {

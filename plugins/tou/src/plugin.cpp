@@ -2,6 +2,7 @@
 // restores and saves its state in its NVM namespace, meters every EnergyTick into the active
 // rate's registers, publishes tou.rate_changed and provides the rate registers and the tariff
 // objects that a head-end or the optical port reads and writes through the parameter gate.
+#include <bit>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -150,14 +151,21 @@ class TouPlugin {
   void save_registers() {
     auto& bytes = std::get<std::vector<std::uint8_t>>(registers_record_);
     bytes.resize(8 * 2 * kRates);
-    auto put = [&](std::size_t at, std::int64_t v) {
-      for (std::size_t b = 0; b < 8; ++b) {
-        bytes[8 * at + b] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (8 * b));
+    const auto& imp = engine_.import_mwh();
+    const auto& exp = engine_.export_mwh();
+    if constexpr (std::endian::native == std::endian::little) {  // the stored form as it is
+      std::memcpy(bytes.data(), imp.data(), 8 * kRates);
+      std::memcpy(bytes.data() + 8 * kRates, exp.data(), 8 * kRates);
+    } else {
+      auto put = [&](std::size_t at, std::int64_t v) {
+        for (std::size_t b = 0; b < 8; ++b) {
+          bytes[8 * at + b] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (8 * b));
+        }
+      };
+      for (std::size_t i = 0; i < kRates; ++i) {
+        put(i, imp[i]);
+        put(kRates + i, exp[i]);
       }
-    };
-    for (std::size_t i = 0; i < kRates; ++i) {
-      put(i, engine_.import_mwh()[i]);
-      put(kRates + i, engine_.export_mwh()[i]);
     }
     host_.nvm().put(kRegistersKey, registers_record_);
   }

@@ -95,6 +95,7 @@ class RamNvmStore final : public NvmStore {
                                    std::string_view key) const override;
   Result<void> apply(const std::vector<NvmWrite>& batch) override;
   std::vector<std::string> keys(std::string_view name_space) const override;
+  Result<void> put(std::string_view name_space, std::string_view key, const Value& value) override;
   bool survives_process() const noexcept override { return false; }
   /// Batches applied so far (one per put, erase or committed transaction).
   std::size_t batches() const noexcept { return batches_; }
