@@ -1,6 +1,6 @@
 // The demand plugin: reads its settings, feeds the engine from the bus (ticks, power and clock
-// events, the TOU plugin's rate changes), keeps its state in its NVM namespace (one
-// transaction per closed subinterval, at a reset, at power failure and at stop), and provides
+// events, the TOU plugin's rate changes), keeps its state in its NVM namespace (in every
+// tick, with the kernel's registers; at a reset, at power failure and at stop), and provides
 // the demand objects and the demand reset that a head-end or the optical port writes through
 // the parameter gate.
 #include <cstring>
@@ -95,7 +95,12 @@ class DemandPlugin {
     }
     host_.on<meter_energy_tick>([this](const meter_energy_tick& t) {
       engine_.on_tick(t);
-      if (engine_.closures() != saved_closures_) [[unlikely]] save();
+      // Every tick, in the tick: the state (the open subinterval, the window, the maxima and
+      // the cumulative) joins the kernel's tick batch, so after a killed process demand is of
+      // the same tick as the kernel's registers.
+      engine_.write_state(std::get<std::vector<std::uint8_t>>(state_record_));
+      host_.nvm().put(kStateKey, state_record_);
+      saved_closures_ = engine_.closures();
     });
     host_.on<meter_time_event>([this](const meter_time_event&) {
       engine_.on_power_fail();
@@ -237,6 +242,7 @@ class DemandPlugin {
   Host& host_;
   Engine engine_;
   std::uint64_t saved_closures_ = 0;
+  Value state_record_{std::vector<std::uint8_t>()};  // reused every tick
 };
 
 }  // namespace meter::plugins::demand

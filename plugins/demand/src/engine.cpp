@@ -293,6 +293,12 @@ std::uint32_t Engine::status() const noexcept {
 
 std::vector<std::uint8_t> Engine::state() const {
   std::vector<std::uint8_t> out;
+  write_state(out);
+  return out;
+}
+
+void Engine::write_state(std::vector<std::uint8_t>& out) const {
+  out.clear();
   out.reserve(256 + count_ * (8 * (6 + kMaxSubintervals)));
   Writer w(out);
   w.put(kStateMagic);
@@ -324,7 +330,6 @@ std::vector<std::uint8_t> Engine::state() const {
   w.put(reset_count_);
   w.put(last_reset_ms_);
   w.put(lockout_remaining_ms_);
-  return out;
 }
 
 bool Engine::restore_state(const std::uint8_t* data, std::size_t size) {

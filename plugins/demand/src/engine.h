@@ -133,6 +133,8 @@ class Engine {
   /// interval settings or the quantity list changed (maxima and cumulative values by
   /// quantity, the reset count and lockout); false when the bytes are not a state at all.
   std::vector<std::uint8_t> state() const;
+  /// The same into `out`, reusing its buffer (the per-tick save).
+  void write_state(std::vector<std::uint8_t>& out) const;
   bool restore_state(const std::uint8_t* data, std::size_t size);
 
  private:

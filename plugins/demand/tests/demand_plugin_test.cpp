@@ -303,8 +303,7 @@ TEST(DemandPlugin, SettingsThatCannotAlignOrRepeatAQuantityAreRefused) {
 namespace meter::plugins::demand::testing {
 namespace {
 
-// A meter killed in the middle of a subinterval, its state last saved when a subinterval
-// closed: the open subinterval is measured from the kernel's totals in the ticks, so a meter
+// A meter killed in the middle of a subinterval: its state is saved in every tick, so a meter
 // that carries on from what was committed computes the same demand as one never killed.
 TEST(DemandPlugin, AKillInTheMiddleOfASubintervalLosesNoneOfItsEnergy) {
   Rig steady;
