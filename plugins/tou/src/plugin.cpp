@@ -144,7 +144,17 @@ class TouPlugin {
     }
     // Every tick, in the tick: the record joins the kernel's tick batch, so after a killed
     // process the rates are of the same tick as the kernel's total and sum to it exactly.
-    save_registers();
+    try {
+      save_registers();
+      if (store_failing_) [[unlikely]] {
+        store_failing_ = false;
+        host_.info("tou: the rate registers are stored again");
+      }
+    } catch (const Error& e) {
+      // Kept in RAM and written again next tick; said once, not once a tick.
+      if (!store_failing_) host_.error(std::string("tou: storing the rate registers failed: ") + e.what());
+      store_failing_ = true;
+    }
   }
 
   /// The rate registers as one record: import 1..4 then export 1..4, int64 little-endian.
@@ -209,6 +219,10 @@ class TouPlugin {
     RateRegisters imp{}, exp{};
     const auto packed = nvm.get(kRegistersKey);
     const auto* bytes = packed ? std::get_if<std::vector<std::uint8_t>>(&*packed) : nullptr;
+    if (packed && (bytes == nullptr || bytes->size() != 8 * 2 * kRates)) {
+      host_.error("tou: the stored rate registers are damaged; restoring from the records of "
+                  "the earlier layout, if any");
+    }
     if (bytes != nullptr && bytes->size() == 8 * 2 * kRates) {
       auto get = [&](std::size_t at) {
         std::uint64_t v = 0;
@@ -220,10 +234,17 @@ class TouPlugin {
         exp[i] = get(kRates + i);
       }
     } else {
-      // A store written before the registers were one record.
+      // A store written before the registers were one record; the first save replaces them.
+      const auto integer = [&](const std::string& key) -> std::int64_t {
+        const auto v = nvm.get(key);
+        if (!v) return 0;
+        legacy_registers_ = true;
+        const auto* i = std::get_if<std::int64_t>(&*v);
+        return i != nullptr ? *i : 0;
+      };
       for (std::size_t i = 0; i < kRates; ++i) {
-        if (auto v = nvm.get(fmt::format("import.{}", i + 1))) imp[i] = std::get<std::int64_t>(*v);
-        if (auto v = nvm.get(fmt::format("export.{}", i + 1))) exp[i] = std::get<std::int64_t>(*v);
+        imp[i] = integer(legacy_key("import", i));
+        exp[i] = integer(legacy_key("export", i));
       }
     }
     engine_.restore_registers(imp, exp);
@@ -257,6 +278,14 @@ class TouPlugin {
     auto nvm = host_.nvm();
     nvm.transaction([&] {
       save_registers();
+      if (legacy_registers_) {
+        // One copy of the registers in the store: the earlier layout's records go with the
+        // first save of the new one, in the same transaction.
+        for (std::size_t i = 0; i < kRates; ++i) {
+          nvm.erase(legacy_key("import", i));
+          nvm.erase(legacy_key("export", i));
+        }
+      }
       if (tables) {
         nvm.put("config", config_text_);
         nvm.put("calendar", to_text(engine_.calendar()));
@@ -272,6 +301,12 @@ class TouPlugin {
         }
       }
     });
+    legacy_registers_ = false;
+  }
+
+  /// "import.1".."export.4": the rate registers' records before they were one record.
+  static std::string legacy_key(std::string_view direction, std::size_t rate) {
+    return fmt::format("{}.{}", direction, rate + 1);
   }
 
   // ----- objects ---------------------------------------------------------------------------
@@ -396,6 +431,8 @@ class TouPlugin {
   Host& host_;
   Engine engine_;
   Value registers_record_{std::vector<std::uint8_t>(8 * 2 * kRates)};  // reused every tick
+  bool legacy_registers_ = false;  // restored from import.N/export.N, not yet replaced
+  bool store_failing_ = false;     // the last per-tick write failed (logged once)
   std::string config_text_;
 };
 

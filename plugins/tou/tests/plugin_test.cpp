@@ -1,6 +1,9 @@
 // The time-of-use plugin in the SDK's fake host: rates at switch points, DST, time changes,
 // leap years, seasons and downloads, overrides, power failures, unknown time, the passive
 // calendar, billing self-reads, bad input, and what survives a restart.
+#include <array>
+#include <set>
+
 #include "fixture.h"
 
 namespace meter::plugins::tou::testing {
@@ -426,7 +429,7 @@ TEST(TouPlugin, DownloadsStandAcrossRestartsUntilTheSiteFileChangesTheTariff) {
   summer.insert_or_assign("weekday", toml::array{"00:00 B"});
   Meter reprovisioned(config, m.host().now_utc_ms());
   for (const char* key : {"config", "calendar", "valid_season", "passive", "day_calendar",
-                          "override", "import.1", "import.4"}) {
+                          "override", "registers"}) {
     if (auto v = m.host().nvm(key)) reprovisioned.host().set_nvm(key, *v);
   }
   ASSERT_EQ(reprovisioned.boot(), sdk::Status::ok);
@@ -463,6 +466,95 @@ TEST(TouPlugin, TheRateRegistersAreStoredInEveryTick) {
     ASSERT_EQ(imported, m.total_import_mwh()) << "tick " << i;
     ASSERT_EQ(exported, m.total_export_mwh()) << "tick " << i;
   }
+}
+
+constexpr std::array<const char*, 9> kStoredKeys{"registers", "config", "calendar", "valid_season",
+                                                 "passive", "day_calendar", "override", "billing",
+                                                 "last_billed"};
+
+/// Import 1..4 then export 1..4 as the plugin's objects read.
+std::array<std::int64_t, 8> registers_of(Meter& m) {
+  std::array<std::int64_t, 8> out{};
+  for (std::size_t r = 1; r <= 4; ++r) {
+    out[r - 1] = m.import_of(r);
+    out[r + 3] = m.export_of(r);
+  }
+  return out;
+}
+
+// A killed process: no PowerFail, no stop. What the running plugin committed in its last tick
+// is all a new instance gets, at the same meter time.
+std::array<std::int64_t, 8> registers_after_a_kill(Meter& running) {
+  Meter after(toronto_settings(), running.host().now_utc_ms());
+  for (const char* key : kStoredKeys) {
+    if (auto v = running.host().nvm(key)) after.host().set_nvm(key, *v);
+  }
+  EXPECT_EQ(after.boot(), sdk::Status::ok);
+  return registers_of(after);
+}
+
+// Killed at any tick, between switch points or on one, in any rate: a new instance restores
+// the registers the running one had after that tick, none lagging, and they sum to the total.
+TEST(TouPlugin, AKillAtAnyTickRestoresTheRegistersOfThatTick) {
+  Meter m(toronto_settings(), toronto_ms(2026, 7, 15, 6, 58));  // a summer Wednesday
+  ASSERT_EQ(m.boot(), sdk::Status::ok);
+  std::size_t kills = 0;
+  std::set<std::uint64_t> rates;
+  for (int i = 1; m.host().now_utc_ms() < toronto_ms(2026, 7, 15, 19, 3); ++i) {
+    m.tick(kMinute, 7 + i % 5, i % 3);
+    rates.insert(m.rate());
+    if (i % 61 != 0 && m.host().now_utc_ms() != toronto_ms(2026, 7, 15, 7)) continue;
+    const auto running = registers_of(m);
+    ASSERT_EQ(registers_after_a_kill(m), running) << "killed after tick " << i;
+    std::int64_t imported = 0, exported = 0;
+    for (std::size_t r = 0; r < 4; ++r) {
+      imported += running[r];
+      exported += running[4 + r];
+    }
+    EXPECT_EQ(imported, m.total_import_mwh());
+    EXPECT_EQ(exported, m.total_export_mwh());
+    ++kills;
+  }
+  EXPECT_GE(kills, 12u);
+  EXPECT_GE(rates.size(), 2u) << "the run should cross switch points";
+}
+
+TEST(TouPlugin, TheRegistersRecordWinsOverTheEarlierLayoutWhichTheFirstSaveRemoves) {
+  Meter m(toronto_settings(), toronto_ms(2026, 7, 15, 6, 58));
+  std::vector<std::uint8_t> record(64);
+  for (std::size_t r = 0; r < 8; ++r) record[8 * r] = static_cast<std::uint8_t>(r + 1);
+  m.host().set_nvm("registers", Value{record});
+  for (int r = 1; r <= 4; ++r) {
+    m.host().set_nvm("import." + std::to_string(r), sdk::Value{std::int64_t{100 * r}});
+    m.host().set_nvm("export." + std::to_string(r), sdk::Value{std::int64_t{10 * r}});
+  }
+  ASSERT_EQ(m.boot(), sdk::Status::ok);
+  EXPECT_EQ(registers_of(m), (std::array<std::int64_t, 8>{1, 2, 3, 4, 5, 6, 7, 8}));
+
+  Meter old(toronto_settings(), toronto_ms(2026, 7, 15, 6, 58));
+  for (int r = 1; r <= 4; ++r) {
+    old.host().set_nvm("import." + std::to_string(r), sdk::Value{std::int64_t{100 * r}});
+    old.host().set_nvm("export." + std::to_string(r), sdk::Value{std::int64_t{10 * r}});
+  }
+  ASSERT_EQ(old.boot(), sdk::Status::ok);
+  EXPECT_EQ(registers_of(old), (std::array<std::int64_t, 8>{100, 200, 300, 400, 10, 20, 30, 40}));
+  for (int r = 1; r <= 4; ++r) {
+    EXPECT_FALSE(old.host().nvm("import." + std::to_string(r))) << r;
+    EXPECT_FALSE(old.host().nvm("export." + std::to_string(r))) << r;
+  }
+  const auto record_now = old.host().nvm("registers");
+  ASSERT_TRUE(record_now);
+  EXPECT_EQ(packed(*record_now, 2), 300);
+  EXPECT_EQ(packed(*record_now, 7), 40);
+}
+
+TEST(TouPlugin, ADamagedRegistersRecordIsReportedAndTheEarlierLayoutIsUsed) {
+  Meter m(toronto_settings(), toronto_ms(2026, 7, 15, 6, 58));
+  m.host().set_nvm("registers", Value{std::vector<std::uint8_t>(63, 0xFF)});
+  m.host().set_nvm("import.2", sdk::Value{std::int64_t{222}});
+  ASSERT_EQ(m.boot(), sdk::Status::ok);
+  EXPECT_EQ(count(m.host().log(), "the stored rate registers are damaged"), 1u);
+  EXPECT_EQ(registers_of(m), (std::array<std::int64_t, 8>{0, 222, 0, 0, 0, 0, 0, 0}));
 }
 
 TEST(TouPlugin, RestoresFromTheRecordsOfTheEarlierLayout) {
