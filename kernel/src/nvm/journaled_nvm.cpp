@@ -450,6 +450,10 @@ Result<void> JournaledNvmStore::write_store(const std::vector<NvmWrite>& batch) 
     // The space set aside at commissioning is for this moment.
     std::filesystem::remove(reserve, ec);
     r = attempt();
+    if (r && health_.state == NvmState::intact && health_.detail.empty()) {
+      health_.detail = "the disk is full: the store used the space reserved for it; free space "
+                       "soon";
+    }
   }
   return r;
 }

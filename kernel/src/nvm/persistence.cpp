@@ -121,10 +121,16 @@ Result<std::unique_ptr<Persistence>> Persistence::attach(Meter& meter, NvmStore&
     }
     first.push_back({kNamespace, kPowerFail, std::nullopt});
     auto r = store.apply(first);
-    if (r) r = store.flush();
     if (!r) {
       p->storage_failed(r.error().message);
       return r.error();
+    }
+    // A flush that fails here (a full disk, a file that refuses writes) is a storage fault:
+    // the medium holds the records all the same, and the meter meters on from them.
+    if (r = store.flush(); !r) {
+      p->storage_failed(r.error().message);
+    } else {
+      p->note_store_warning();
     }
     ++p->flushes_;
     p->last_flush_ = meter.clock().uptime();
@@ -249,10 +255,21 @@ Result<void> Persistence::make_durable(bool periodic) {
   last_flush_real_ = std::chrono::steady_clock::now();
   if (r) {
     ++flushes_;
+    note_store_warning();
   } else {
     storage_failed(r.error().message);
   }
   return r;
+}
+
+void Persistence::note_store_warning() {
+  // A sound store that had to do something about the medium (the disk full, its reserve used)
+  // says so in its health; the meter shows it, once.
+  const auto h = store_.health();
+  if (h.state != NvmState::intact || h.detail.empty() || warned_ == h.detail) return;
+  warned_ = h.detail;
+  meter_.raise_storage_fault(h.detail);
+  *status_ = fmt::format("intact; {}", h.detail);
 }
 
 Result<void> Persistence::flush() { return write(true); }

@@ -2,6 +2,10 @@
 #include <fmt/format.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <array>
@@ -169,16 +173,37 @@ Result<std::unique_ptr<SqliteNvmStore>> SqliteNvmStore::open(const std::filesyst
     if (!impl->vfs->registered()) return fail("the write-counting VFS could not be registered");
     vfs_name = impl->vfs->name();
   }
-  if (sqlite3_open_v2(path.c_str(), &impl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                      vfs_name) != SQLITE_OK) {
+  // A file that refuses writing (read-only, immutable, a read-only medium) is still read:
+  // its records are the meter's, and a meter that cannot write them meters on from them.
+  std::string unwritable;
+  if (existed) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      unwritable = std::strerror(errno);
+    } else {
+      ::close(fd);
+    }
+  }
+  const int flags = unwritable.empty() ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+  if (sqlite3_open_v2(path.c_str(), &impl->db, flags, vfs_name) != SQLITE_OK) {
     return fail(fmt::format("NVM store {} cannot be opened: {}", path.string(), impl->message()));
   }
   std::unique_ptr<SqliteNvmStore> store(new SqliteNvmStore(std::move(impl)));
   store->path_ = path;
   auto& im = *store->impl_;
   // Exclusive: one meter process owns the store, and the WAL index lives in heap memory rather
-  // than in a -shm file that would be written on every commit.
-  im.exec("PRAGMA locking_mode=EXCLUSIVE");
+  // than in a -shm file that would be written on every commit. (A read-only file in WAL mode
+  // cannot be read that way.)
+  if (unwritable.empty()) im.exec("PRAGMA locking_mode=EXCLUSIVE");
+  if (!unwritable.empty()) {
+    bool has = false;
+    const auto problem = im.check(has);
+    store->health_ = {NvmState::damaged,
+                      problem.empty() ? fmt::format("cannot be written: {}", unwritable) : problem, {}};
+    store->frozen_ = true;
+    store->unwritable_ = problem.empty();  // sound records, a file that refuses writes
+    return store;
+  }
 
   bool has_records = false;
   if (existed) {

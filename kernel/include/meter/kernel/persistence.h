@@ -90,6 +90,7 @@ class Persistence {
   void fill_batch();
   Result<void> write(bool durable);
   Result<void> make_durable(bool periodic = false);
+  void note_store_warning();
   void on_tick_begin();
   void on_tick_closed();
   bool flush_due();
@@ -105,6 +106,7 @@ class Persistence {
   Uptime last_flush_{0};
   std::chrono::steady_clock::time_point last_flush_real_{};
   std::uint64_t ticks_unflushed_ = 0;
+  std::string warned_;  // the store's last warning shown
   std::uint64_t flushes_ = 0;
   std::uint64_t failed_writes_ = 0;
   bool writing_ = true;
