@@ -3,7 +3,9 @@
 #include "engine.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <type_traits>
 
 namespace meter::plugins::demand {
 namespace {
@@ -15,18 +17,57 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+// Integers are stored little-endian: as they are in memory on the targets we build for, and
+// byte by byte on any other.
+template <class T>
+void store_le(std::uint8_t* p, T v) noexcept {
+  static_assert(std::is_integral_v<T>);
+  const auto u = static_cast<std::make_unsigned_t<T>>(v);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(p, &u, sizeof u);
+  } else {
+    for (std::size_t i = 0; i < sizeof u; ++i) p[i] = static_cast<std::uint8_t>(u >> (8 * i));
+  }
+}
+
+template <class T>
+T load_le(const std::uint8_t* p) noexcept {
+  static_assert(std::is_integral_v<T>);
+  using U = std::make_unsigned_t<T>;
+  U u = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&u, p, sizeof u);
+  } else {
+    for (std::size_t i = 0; i < sizeof u; ++i) u = static_cast<U>(u | U(p[i]) << (8 * i));
+  }
+  return static_cast<T>(u);
+}
+
+// Writes over a buffer already of the state's size, so the per-tick save is stores only.
 class Writer {
  public:
-  explicit Writer(std::vector<std::uint8_t>& out) : out_(out) {}
+  explicit Writer(std::uint8_t* out) noexcept : at_(out) {}
   template <class T>
-  void put(T v) {
-    std::uint8_t b[sizeof(T)];
-    std::memcpy(b, &v, sizeof(T));
-    out_.insert(out_.end(), b, b + sizeof(T));
+  void put(T v) noexcept {
+    store_le(at_, v);
+    at_ += sizeof(T);
   }
 
  private:
-  std::vector<std::uint8_t>& out_;
+  std::uint8_t* at_;
+};
+
+// Counts what a Writer would write: the state's size, once, at construction.
+class Counter {
+ public:
+  template <class T>
+  void put(T) noexcept {
+    size_ += sizeof(T);
+  }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::size_t size_ = 0;
 };
 
 class Reader {
@@ -35,7 +76,7 @@ class Reader {
   template <class T>
   bool get(T& v) {
     if (size_ - pos_ < sizeof(T)) return false;
-    std::memcpy(&v, data_ + pos_, sizeof(T));
+    v = load_le<T>(data_ + pos_);
     pos_ += sizeof(T);
     return true;
   }
@@ -89,6 +130,7 @@ Engine::Engine(const Settings& settings)
     rate_[q] = settings.quantities[q].rate;
     reg_index_[q] = static_cast<std::uint8_t>(settings.quantities[q].reg) - 1;
   }
+  state_size_ = serialise(Counter{}).size();
 }
 
 std::int64_t Engine::aligned_end(std::int64_t at_ms) const noexcept {
@@ -298,9 +340,14 @@ std::vector<std::uint8_t> Engine::state() const {
 }
 
 void Engine::write_state(std::vector<std::uint8_t>& out) const {
-  out.clear();
-  out.reserve(256 + count_ * (8 * (6 + kMaxSubintervals)));
-  Writer w(out);
+  out.resize(state_size_);
+  serialise(Writer(out.data()));
+}
+
+// By value, and given back: a writer that is a local keeps its cursor in a register, which the
+// byte stores through it could otherwise alias.
+template <class W>
+W Engine::serialise(W w) const noexcept {
   w.put(kStateMagic);
   w.put(settings_.interval_s);
   w.put(n_);
@@ -330,6 +377,7 @@ void Engine::write_state(std::vector<std::uint8_t>& out) const {
   w.put(reset_count_);
   w.put(last_reset_ms_);
   w.put(lockout_remaining_ms_);
+  return w;
 }
 
 bool Engine::restore_state(const std::uint8_t* data, std::size_t size) {

@@ -133,13 +133,18 @@ class Engine {
   /// interval settings or the quantity list changed (maxima and cumulative values by
   /// quantity, the reset count and lockout); false when the bytes are not a state at all.
   std::vector<std::uint8_t> state() const;
-  /// The same into `out`, reusing its buffer (the per-tick save).
+  /// The same bytes over `out`, resized to state_size() (which allocates only when it was
+  /// smaller): the per-tick save, from one reused buffer, with stores only.
   void write_state(std::vector<std::uint8_t>& out) const;
+  /// Bytes of the state; fixed by the settings.
+  std::size_t state_size() const noexcept { return state_size_; }
   bool restore_state(const std::uint8_t* data, std::size_t size);
 
  private:
   static constexpr std::int64_t kGapToleranceMs = 1500;
 
+  template <class W>
+  W serialise(W w) const noexcept;
   bool place_tick(const meter_energy_tick& t) noexcept;
   void close_subinterval() noexcept;
   void advance_to(std::int64_t target_end_ms, bool dark) noexcept;
@@ -182,6 +187,7 @@ class Engine {
   std::int64_t last_reset_ms_ = 0;
   std::int64_t lockout_remaining_ms_ = 0;
   std::uint64_t closures_ = 0;
+  std::size_t state_size_ = 0;
 };
 
 }  // namespace meter::plugins::demand
