@@ -98,9 +98,7 @@ class DemandPlugin {
       // Every tick, in the tick: the state (the open subinterval, the window, the maxima and
       // the cumulative) joins the kernel's tick batch, so after a killed process demand is of
       // the same tick as the kernel's registers.
-      engine_.write_state(std::get<std::vector<std::uint8_t>>(state_record_));
-      host_.nvm().put(kStateKey, state_record_);
-      saved_closures_ = engine_.closures();
+      store([&] { host_.nvm().put(kStateKey, state_record()); });
     });
     host_.on<meter_time_event>([this](const meter_time_event&) {
       engine_.on_power_fail();
@@ -127,6 +125,10 @@ class DemandPlugin {
       }
       std::memcpy(&rc, e.payload, std::min(e.size, sizeof rc));
       engine_.on_rate_changed(rc.rate, rc.time_utc_ms);
+      // TOU publishes from its tick handler, after this plugin may have stored the tick: the
+      // tick's energy may have moved to the new rate's quantity, so store again, in the same
+      // tick (rate changes are a few a day).
+      store([&] { host_.nvm().put(kStateKey, state_record()); });
     });
     engine_.resume(host_.now().time_since_epoch().count(), host_.time_valid());
     save();
@@ -150,14 +152,31 @@ class DemandPlugin {
   }
 
   void save() {
-    try {
+    store([&] {
       sdk::Nvm nvm = host_.nvm();
-      nvm.transaction([&] { nvm.put(kStateKey, engine_.state()); });
-      saved_closures_ = engine_.closures();
+      nvm.transaction([&] { nvm.put(kStateKey, state_record()); });
+    });
+  }
+
+  /// The state in the record buffer the plugin reuses: no allocation once it has its size.
+  const Value& state_record() {
+    engine_.write_state(std::get<std::vector<std::uint8_t>>(state_record_));
+    return state_record_;
+  }
+
+  /// Runs a write; a failure is kept in RAM and written again at the next tick (demand goes
+  /// on), and said once, not once a tick.
+  template <class Write>
+  void store(Write&& write) {
+    try {
+      write();
+      if (store_failing_) [[unlikely]] {
+        store_failing_ = false;
+        host_.info("demand: the state is stored again");
+      }
     } catch (const Error& e) {
-      // Kept in RAM and retried when the next subinterval closes; demand goes on.
-      host_.error(std::string("demand: saving failed: ") + e.what());
-      saved_closures_ = engine_.closures();
+      if (!store_failing_) host_.error(std::string("demand: saving failed: ") + e.what());
+      store_failing_ = true;
     }
   }
 
@@ -241,8 +260,8 @@ class DemandPlugin {
 
   Host& host_;
   Engine engine_;
-  std::uint64_t saved_closures_ = 0;
   Value state_record_{std::vector<std::uint8_t>()};  // reused every tick
+  bool store_failing_ = false;  // the last write failed (logged once)
 };
 
 }  // namespace meter::plugins::demand

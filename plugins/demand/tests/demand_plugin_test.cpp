@@ -1,6 +1,7 @@
 // The demand plugin through the SDK's fake host, with known loads: block and sliding averages,
 // maxima and their times, the 24 h rule, cold-load pickup, power failures and time changes,
 // reset and its lockout, per-rate demand following RateChanged, restarts on the same NVM.
+#include <array>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -319,11 +320,102 @@ TEST(DemandPlugin, AKillInTheMiddleOfASubintervalLosesNoneOfItsEnergy) {
   ASSERT_TRUE(state);
   after.host.set_nvm("state", *state);
   after.start();
+  EXPECT_EQ(after.integer(kPresent), steady.integer(kPresent));  // the open interval's 7 min
   steady.run_until(kT0Ms + 45 * kMinMs, 3000);
   after.run_until(kT0Ms + 45 * kMinMs, 3000);
   EXPECT_EQ(after.integer(kPrevious), steady.integer(kPrevious));
   EXPECT_EQ(after.integer(kMaximum), steady.integer(kMaximum));
   EXPECT_EQ(after.integer(kCumulative), steady.integer(kCumulative));
+}
+
+}  // namespace
+}  // namespace meter::plugins::demand::testing
+
+namespace meter::plugins::demand::testing {
+namespace {
+
+constexpr std::array<sdk::Obis, 4> kValues{kPresent, kPrevious, kMaximum, kCumulative};
+
+// A killed process: no stop, no PowerFail. A new instance gets what `running` committed, at the
+// same meter time.
+void start_after_a_kill(Rig& running, Rig& after) {
+  after.host.advance_ms(running.host.now_utc_ms() - after.host.now_utc_ms());
+  const auto state = running.host.nvm("state");
+  ASSERT_TRUE(state);
+  after.host.set_nvm("state", *state);
+  after.start();
+}
+
+// Killed at any tick, the open subinterval and the window restore as they were after that
+// tick: present demand reads the same at once, and the interval the kill fell in closes with
+// its whole energy, so its demand, the maximum it sets and the cumulative at a reset agree.
+TEST(DemandPlugin, AKillAtAnyTickRestoresTheOpenSubintervalOfThatTick) {
+  for (const std::int64_t subintervals : {1, 3}) {
+    for (const std::int64_t kill_s : {15 * 60 + 1, 22 * 60 + 17, 29 * 60 + 59}) {
+      SCOPED_TRACE("subintervals " + std::to_string(subintervals) + ", killed at " +
+                   std::to_string(kill_s) + " s");
+      Rig steady(options(15, subintervals));
+      Rig killed(options(15, subintervals));
+      steady.start();
+      killed.start();
+      for (Rig* rig : {&steady, &killed}) {
+        rig->run_until(kT0Ms + 15 * kMinMs, 1000);
+        rig->run_until(kT0Ms + kill_s * 1000, 3000);
+      }
+      Rig after(options(15, subintervals));
+      start_after_a_kill(killed, after);
+      for (const auto& id : kValues) EXPECT_EQ(after.integer(id), steady.integer(id)) << sdk::to_string(id);
+      for (Rig* rig : {&steady, &after}) {
+        rig->run_until(kT0Ms + 30 * kMinMs, 3000);
+        rig->run_until(kT0Ms + 45 * kMinMs, 500);
+      }
+      ASSERT_EQ(steady.host.write(kReset, Value{true}), Status::ok);
+      ASSERT_EQ(after.host.write(kReset, Value{true}), Status::ok);
+      for (const auto& id : kValues) EXPECT_EQ(after.integer(id), steady.integer(id)) << sdk::to_string(id);
+      EXPECT_EQ(after.integer(kCumulative), 3000 * 3600);  // 15-30 min: 3000 mWh a second
+    }
+  }
+}
+
+// TOU meters a tick in the new rate and says so after demand stored the tick: the tick's energy
+// moves to the new rate's quantity, and a kill right after that tick keeps it there.
+TEST(DemandPlugin, AKillRightAfterARateChangeKeepsTheTickInTheNewRate) {
+  const auto quantities = R"([{ rate = "A" }, { rate = "B" }])";
+  Rig killed(options(15, 1, quantities));
+  Rig steady(options(15, 1, quantities));
+  for (Rig* rig : {&killed, &steady}) {
+    rig->start();
+    rig->rate_changed(1, 0);
+    rig->run_until(kT0Ms + 450'000, 1000);
+    rig->tick(1000);
+    rig->rate_changed(2, 1, rig->host.now_utc_ms());
+  }
+  Rig after(options(15, 1, quantities));
+  after.host.set_object(sdk::obis("0-0:96.14.0"), Value{std::uint64_t{2}});
+  start_after_a_kill(killed, after);
+  for (Rig* rig : {&steady, &after}) rig->run_until(kT0Ms + 15 * kMinMs, 1000);
+  EXPECT_EQ(after.integer(sdk::obis("1-0:1.6.1")), steady.integer(sdk::obis("1-0:1.6.1")));
+  EXPECT_EQ(after.integer(sdk::obis("1-0:1.6.2")), steady.integer(sdk::obis("1-0:1.6.2")));
+  EXPECT_EQ(after.integer(sdk::obis("1-0:1.6.2")), 450'000 * 4);
+}
+
+// Whatever tick the process is killed after, what it stored restores the demand it showed; and
+// the restored instance stores the same bytes again (the record is the whole state).
+TEST(DemandPlugin, TheStateStoredInEveryTickRestoresTheDemandOfThatTick) {
+  Rig rig(options(15, 3));
+  rig.start();
+  for (int i = 1; i <= 2000; ++i) {
+    rig.tick(700 + i % 13, i % 5);
+    if (i % 37 != 0) continue;
+    const auto stored = rig.host.nvm("state");
+    ASSERT_TRUE(stored);
+    Rig copy(options(15, 3));
+    start_after_a_kill(rig, copy);
+    for (const auto& id : kValues) {
+      ASSERT_EQ(copy.integer(id), rig.integer(id)) << sdk::to_string(id) << ", tick " << i;
+    }
+    ASSERT_EQ(copy.host.nvm("state"), stored) << "tick " << i;
+  }
 }
 
 }  // namespace
