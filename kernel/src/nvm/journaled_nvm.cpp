@@ -265,7 +265,7 @@ Result<void> JournaledNvmStore::open_in_service() {
     aside = "missing";
   } else if (!damage.empty()) {
     aside = "damaged";
-    if (damage.find("authenticates") != std::string::npos) legal = fmt::format("the store {}", damage);
+    if (damage.find("authenticates") != std::string::npos) legal = damage;
   } else if (unwritable) {
     // Sound but not writable: kept, read; every flush tries again.
   } else if (!registers) {
@@ -435,7 +435,7 @@ std::vector<NvmWrite> JournaledNvmStore::billing_records() const {
 Result<void> JournaledNvmStore::write_store(const std::vector<NvmWrite>& batch) {
   if (!db_ || db_->read_only()) {
     if (auto r = open_store(); !r) return r;
-    if (db_->read_only()) return fail(fmt::format("the store cannot be written: {}", db_->health().detail));
+    if (db_->read_only()) return fail(fmt::format("the store {}", db_->health().detail));
   }
   auto attempt = [&]() -> Result<void> {
     auto r = db_->apply(batch);
@@ -491,6 +491,18 @@ Result<void> JournaledNvmStore::flush_now(bool store) {
   if (!stored) overlay(records, since);  // the copy carries what the store did not take
   auto copied = board_->write({g, stored ? g : store_generation_, records});
   if (!copied && !stored) copied = board_->write({g, store_generation_, billing_records()});
+  if (!copied) {
+    // Too big for a slot: the kernel's own records always fit, and the counter must move with
+    // the store, or the next start would take the store for one put back.
+    std::vector<NvmWrite> kernel_only;
+    for (auto& w : billing_records()) {
+      if (std::find(kBillingNamespaces.begin(), kBillingNamespaces.end(), w.name_space) !=
+          kBillingNamespaces.end()) {
+        kernel_only.push_back(std::move(w));
+      }
+    }
+    copied = board_->write({g, stored ? g : store_generation_, kernel_only});
+  }
   generation_ = g;
   if (stored) {
     store_generation_ = g;

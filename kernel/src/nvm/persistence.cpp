@@ -267,6 +267,7 @@ void Persistence::note_store_warning() {
   // says so in its health; the meter shows it, once.
   const auto h = store_.health();
   if (h.state != NvmState::intact || h.detail.empty() || warned_ == h.detail) return;
+  if (!h.legal.empty() && h.detail == h.legal) return;  // the latched fault, shown already
   warned_ = h.detail;
   meter_.raise_storage_fault(h.detail);
   *status_ = fmt::format("intact; {}", h.detail);

@@ -290,7 +290,7 @@ Result<void> TickJournal::stage(std::string_view ns, std::string_view key, const
     hot = {ns.data(), key.data(), it->second, epoch_};
     p = h + kHalfHeaderBytes + it->second;
   }
-  if (tick) p[12] = 1;
+  if (tick && p[12] < 255) ++p[12];  // how many groups wrote it, to 255
   const SlotView slot{p};
   // The version this group wrote already, else the older one: the newer is what a restart
   // would read until this group commits.
@@ -362,7 +362,9 @@ void TickJournal::keys(std::string_view ns, std::vector<std::string>& present,
 std::vector<std::string> TickJournal::flagged() const {
   std::vector<std::string> out;
   for (const auto& [name, at] : index_) {
-    if (half(in_force())[kHalfHeaderBytes + at + 12] != 0) out.push_back(name);
+    // Written in one group only (a closed load-profile interval) is history, not a register
+    // the tick keeps moving.
+    if (half(in_force())[kHalfHeaderBytes + at + 12] >= 2) out.push_back(name);
   }
   return out;
 }

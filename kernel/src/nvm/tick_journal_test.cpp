@@ -117,6 +117,10 @@ TEST(TickJournal, AResetKeepsWhatItCarriesAndDropsTheRest) {
   const Value v{std::int64_t{5}};
   ASSERT_TRUE((*j)->stage("a", "x", &v, true));
   (*j)->commit();
+  ASSERT_TRUE((*j)->stage("a", "once", &v, true));
+  EXPECT_TRUE((*j)->flagged().empty());  // once is history, not a moving register
+  ASSERT_TRUE((*j)->stage("a", "x", &v, true));
+  (*j)->commit();
   EXPECT_EQ((*j)->flagged().size(), 1u);
   ASSERT_TRUE((*j)->reset(kMeter, 2, {{"b", "y", Value{std::int64_t{6}}}}));
   EXPECT_FALSE((*j)->latest("a", "x").has_value());

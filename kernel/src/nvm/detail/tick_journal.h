@@ -78,7 +78,8 @@ class TickJournal {
   /// Share of the half in force that is used, 0..1: a durable flush (and reset) is due well
   /// before it fills.
   double fill() const noexcept;
-  /// "ns\0key" of every record staged with `tick` since the last reset.
+  /// "ns\0key" of every record staged with `tick` in two groups or more since the last reset:
+  /// the records the tick keeps moving.
   std::vector<std::string> flagged() const;
   bool empty() const noexcept { return index_.empty(); }
   const std::string& name() const noexcept { return name_; }
