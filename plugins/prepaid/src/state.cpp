@@ -1,6 +1,10 @@
 // The NVM records' encoding. See state.h.
 #include "state.h"
 
+#include <bit>
+#include <cstring>
+#include <type_traits>
+
 #include "meter/plugins/prepaid/history_format.h"
 
 namespace meter::plugins::prepaid {
@@ -36,41 +40,86 @@ class Reader {
   bool short_ = false;
 };
 
-void put_i64(std::vector<std::uint8_t>& out, std::int64_t v) {
-  put_le(out, static_cast<std::uint64_t>(v), 8);
+// Writes over a buffer already of the record's size: stores only, no capacity checks, so the
+// account can be written in every tick. Integers little-endian (memcpy where that is native).
+class Writer {
+ public:
+  explicit Writer(std::uint8_t* out) noexcept : at_(out) {}
+  template <class T>
+  void put(T v) noexcept {
+    static_assert(std::is_integral_v<T>);
+    const auto u = static_cast<std::make_unsigned_t<T>>(v);
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(at_, &u, sizeof u);
+    } else {
+      for (std::size_t i = 0; i < sizeof u; ++i) at_[i] = static_cast<std::uint8_t>(u >> (8 * i));
+    }
+    at_ += sizeof u;
+  }
+
+ private:
+  std::uint8_t* at_;
+};
+
+// Counts what a Writer would write: the record's length, checked at compile time.
+class Counter {
+ public:
+  template <class T>
+  constexpr void put(T) noexcept {
+    size_ += sizeof(T);
+  }
+  constexpr std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::size_t size_ = 0;
+};
+
+// The layout, once for both. The writer is taken and given back by value: a local, its cursor
+// stays in a register that the byte stores through it could otherwise alias.
+template <class W>
+constexpr W write_account(W w, const AccountState& s) noexcept {
+  w.put(kAccountFormat);
+  const LedgerValues& l = s.ledger;
+  w.put(l.credit_milli);
+  w.put(l.total_purchase_milli);
+  w.put(l.total_debited_milli);
+  w.put(l.emergency_granted_milli);
+  w.put(l.emergency_used_milli);
+  w.put(l.purchases);
+  w.put(std::uint8_t{l.initial_limit_available ? std::uint8_t{1} : std::uint8_t{0}});
+  for (const std::int64_t v : l.energy_mwh) w.put(v);
+  for (const std::int64_t v : l.debited_milli) w.put(v);
+  for (const std::int64_t v : l.remainder_charge) w.put(v);
+  const ProtectionValues& p = s.protection;
+  for (const std::uint8_t r : p.reasons) w.put(r);
+  for (const std::int64_t v : p.over_current_wait_ms) w.put(v);
+  for (const std::int64_t v : p.over_voltage_wait_ms) w.put(v);
+  w.put(p.over_current_trips);
+  w.put(p.over_voltage_trips);
+  w.put(s.active_source);
+  w.put(std::uint8_t{s.register_known ? std::uint8_t{1} : std::uint8_t{0}});
+  w.put(s.register_mwh);
+  w.put(s.tokens_accepted);
+  w.put(s.tokens_refused);
+  w.put(s.refusals_in_a_row);
+  w.put(s.lockout_ms);
+  w.put(s.last_result);
+  w.put(s.last_token_id);
+  return w;
 }
 
 }  // namespace
 
+static_assert(write_account(Counter{}, AccountState{}).size() == kAccountBytes);
+
+void encode_account(const AccountState& s, std::vector<std::uint8_t>& out) {
+  out.resize(kAccountBytes);
+  write_account(Writer(out.data()), s);
+}
+
 std::vector<std::uint8_t> encode_account(const AccountState& s) {
   std::vector<std::uint8_t> out;
-  out.reserve(320);
-  out.push_back(kAccountFormat);
-  const LedgerValues& l = s.ledger;
-  for (const std::int64_t v : {l.credit_milli, l.total_purchase_milli, l.total_debited_milli,
-                               l.emergency_granted_milli, l.emergency_used_milli}) {
-    put_i64(out, v);
-  }
-  put_le(out, l.purchases, 8);
-  out.push_back(l.initial_limit_available ? 1 : 0);
-  for (const auto* array : {&l.energy_mwh, &l.debited_milli, &l.remainder_charge}) {
-    for (const std::int64_t v : *array) put_i64(out, v);
-  }
-  const ProtectionValues& p = s.protection;
-  for (const std::uint8_t r : p.reasons) out.push_back(r);
-  for (const std::int64_t v : p.over_current_wait_ms) put_i64(out, v);
-  for (const std::int64_t v : p.over_voltage_wait_ms) put_i64(out, v);
-  put_le(out, p.over_current_trips, 8);
-  put_le(out, p.over_voltage_trips, 8);
-  out.push_back(s.active_source);
-  out.push_back(s.register_known ? 1 : 0);
-  put_i64(out, s.register_mwh);
-  put_le(out, s.tokens_accepted, 8);
-  put_le(out, s.tokens_refused, 8);
-  put_le(out, s.refusals_in_a_row, 4);
-  put_i64(out, s.lockout_ms);
-  out.push_back(s.last_result);
-  put_le(out, s.last_token_id, 4);
+  encode_account(s, out);
   return out;
 }
 

@@ -28,8 +28,14 @@ struct AccountState {
   std::uint32_t last_token_id = 0;
 };
 
+/// Length of the account record, format 1.
+inline constexpr std::size_t kAccountBytes = 273;
+
 /// The record's bytes (format 1, little-endian, fixed length).
 std::vector<std::uint8_t> encode_account(const AccountState& s);
+/// The same bytes over `out`, resized to kAccountBytes (which allocates only when it was
+/// smaller): the per-tick save, from one buffer the plugin reuses.
+void encode_account(const AccountState& s, std::vector<std::uint8_t>& out);
 /// Reads a record; nullopt when its format, length or values are not a valid account.
 std::optional<AccountState> decode_account(const std::uint8_t* data, std::size_t size);
 
