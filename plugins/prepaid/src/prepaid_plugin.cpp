@@ -2,10 +2,11 @@
 // at the active source's price, takes tokens and the emergency credit selection through the
 // parameter gate, trips and closes the sources' relays (credit, current limit, over-voltage,
 // friendly-credit periods), publishes the low-credit warning, and keeps the account in its NVM
-// namespace: one transaction per purchase, selection, trip or refusal, at least every
-// save_every_s of metered time, and at power failure. Energy metered after the last save (a
-// crash) is debited at start from the kernel's import register, so credit survives anything
-// the registers survive.
+// namespace: the account in every tick (it commits with the kernel's registers, so after a
+// killed process the credit is of the tick the import register is of), and one transaction per
+// purchase, selection, refusal, power failure and stop. Energy the import register holds beyond
+// the account's reading (a store from before, a write that failed) is debited at start, so
+// credit survives anything the registers survive.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -66,7 +67,6 @@ struct Settings {
   std::uint32_t lockout_after = 0;
   std::int64_t lockout_ms = 0;
   std::size_t history_records = 10;
-  std::int64_t save_every_ms = 0;
   FriendlySettings friendly;
   bool friendly_when_time_unknown = true;
 };
@@ -121,7 +121,6 @@ Settings read_settings(const Host& host) {
   s.lockout_after = host.config<std::uint32_t>("token_lockout_after");
   s.lockout_ms = host.config<std::int64_t>("token_lockout_min") * 60'000;
   s.history_records = host.config<std::size_t>("history_records");
-  s.save_every_ms = host.config<std::int64_t>("save_every_s") * 1000;
   s.protection.over_voltage_v = host.config<double>("over_voltage_v");
   s.protection.restore_ms = host.config<std::int64_t>("protection_restore_s") * 1000;
 
@@ -228,10 +227,12 @@ class PrepaidPlugin {
     host_.on<meter_power_restore>([this](const meter_power_restore& e) {
       refresh_friendly(e.time_utc_ms, e.time_valid != 0);
       update(e.time_utc_ms);
+      store_account();
     });
     host_.on<meter_time_changed>([this](const meter_time_changed& e) {
       refresh_friendly(e.new_time_utc_ms, true);
       update(e.new_time_utc_ms);
+      store_account();
     });
     host_.on<meter_midnight>([this](const meter_midnight& m) { daily_statement(m); });
     credit_trip_ = (protection_.reasons(0) & kReasonCredit) != 0;
@@ -272,7 +273,6 @@ class PrepaidPlugin {
     }
     register_mwh_ = t.total_mwh[0];
     if (t.delta_mwh[0] > 0) ledger_.debit(active_, t.delta_mwh[0]);
-    since_save_ms_ += t.duration_ms;
     if (protection_.waiting()) [[unlikely]] {
       relays_changed_ = protection_.elapse(t.duration_ms) || relays_changed_;
     }
@@ -282,7 +282,6 @@ class PrepaidPlugin {
         lockout_ms_ = 0;
         refusals_in_a_row_ = 0;
         host_.info("prepaid: token entry is open again");
-        dirty_ = true;
       }
     }
     if (t.time_valid != 0) {
@@ -293,9 +292,9 @@ class PrepaidPlugin {
       refresh_friendly(t.time_utc_ms, false);
     }
     update(t.time_utc_ms);
-    if (dirty_ || since_save_ms_ >= settings_.save_every_ms) [[unlikely]] {
-      save(false);
-    }
+    // Every tick, in the tick: the account joins the kernel's tick batch, so after a killed
+    // process the balance and the totals are of the same tick as the import register.
+    store_account();
   }
 
   /// The import register moved other than by the ticks (a billing reset or preset, or the
@@ -308,7 +307,6 @@ class PrepaidPlugin {
     }
     register_known_ = true;
     register_mwh_ = reading;
-    dirty_ = true;
   }
 
   /// Acts on whatever changed: the credit trip, the relays, the warning, the emergency state.
@@ -343,14 +341,12 @@ class PrepaidPlugin {
     if (const bool low = ledger_.low_credit(); low != low_credit_) [[unlikely]] {
       low_credit_ = low;
       publish_low_credit(now, true);
-      dirty_ = true;
     }
     if (const EmergencyState es = ledger_.emergency_state(); es != emergency_state_) [[unlikely]] {
       host_.info(fmt::format("prepaid: emergency credit {} -> {} at {} (balance {})",
                              emergency_name(emergency_state_), emergency_name(es), utc_text(now),
                              money(ledger_.emergency_balance_milli())));
       emergency_state_ = es;
-      dirty_ = true;
     }
   }
 
@@ -376,6 +372,8 @@ class PrepaidPlugin {
       }
       relays_changed_ = true;
       update(m.time_utc_ms);
+      // Delivered in the tick, after EnergyTick: the trip commits with this tick.
+      store_account();
     }
   }
 
@@ -412,7 +410,6 @@ class PrepaidPlugin {
       e.time_utc_ms = now;
       host_.publish(METER_PREPAID_RELAY_TOPIC, &e, sizeof e);
     }
-    dirty_ = true;
   }
 
   /// The warning's state as an event; `changed` also logs a warning that starts.
@@ -613,22 +610,46 @@ class PrepaidPlugin {
     return out;
   }
 
+  /// The account in the record buffer the plugin reuses: no allocation once it has its size.
+  const Value& account_record() {
+    encode_account(account(), std::get<std::vector<std::uint8_t>>(account_record_));
+    return account_record_;
+  }
+
+  /// The account alone, one record: what every tick writes.
+  void store_account() {
+    store([&] { host_.nvm().put(kAccountKey, account_record()); });
+  }
+
   /// One transaction: the account, and with `purchase` the used ids and the history too.
   void save(bool purchase) {
-    dirty_ = false;
-    since_save_ms_ = 0;
-    try {
+    store([&] {
       sdk::Nvm nvm = host_.nvm();
       nvm.transaction([&] {
-        nvm.put(kAccountKey, encode_account(account()));
+        nvm.put(kAccountKey, account_record());
         if (purchase) {
           nvm.put(kIdsKey, encode_ids(used_.ids()));
           nvm.put(kHistoryKey, history_octets());
         }
       });
+    });
+  }
+
+  /// Runs a write. A failure is kept in RAM and written again in the next tick (metering goes
+  /// on), and said once, not once a tick.
+  template <class Write>
+  void store(Write&& write) {
+    try {
+      write();
+      if (store_failing_) [[unlikely]] {
+        store_failing_ = false;
+        host_.info("prepaid: the account is stored again");
+      }
     } catch (const Error& e) {
-      // Kept in RAM and saved again at the next change or period; metering goes on.
-      host_.error(std::string("prepaid: saving the account failed: ") + e.what());
+      if (!store_failing_) {
+        host_.error(std::string("prepaid: saving the account failed: ") + e.what());
+      }
+      store_failing_ = true;
     }
   }
 
@@ -711,7 +732,8 @@ class PrepaidPlugin {
     }
   }
 
-  /// Debits what the import register metered after the last save (a crash between saves).
+  /// Debits what the import register holds beyond the account's reading: a store written by an
+  /// earlier version (which saved the account every 15 min), or a write that failed.
   void catch_up() {
     const auto reading = host_.read(kImportRegister);
     std::optional<std::int64_t> mwh;
@@ -866,8 +888,8 @@ class PrepaidPlugin {
   bool relays_changed_ = false;
   std::array<std::int8_t, kMaxRelays> commanded_{-1, -1, -1, -1};
   std::array<std::uint8_t, kMaxSources> published_reasons_{};
-  std::int64_t since_save_ms_ = 0;
-  bool dirty_ = false;
+  Value account_record_{std::vector<std::uint8_t>(kAccountBytes)};  // reused every tick
+  bool store_failing_ = false;  // the last write failed (logged once)
   std::int64_t day_debited_milli_ = 0;
 };
 

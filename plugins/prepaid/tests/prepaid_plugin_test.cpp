@@ -2,13 +2,16 @@
 // refused (forged, replayed, expired, another meter's, malformed, too early, locked out),
 // emergency credit, the low-credit warning, relay trips and closes, friendly-credit periods,
 // over-current and over-voltage, power failures and crashes, and bad settings.
+#include <array>
 #include <cstring>
+#include <memory>
 
 #include <gtest/gtest.h>
 
 #include "meter/plugins/prepaid/events.h"
 #include "meter/plugins/prepaid/history_format.h"
 #include "rig.h"
+#include "state.h"
 
 namespace meter::plugins::prepaid::testing {
 namespace {
@@ -330,8 +333,8 @@ friendly_when_time_unknown = false)"));
 }
 
 TEST(PrepaidPlugin, APowerFailureMidwayKeepsTheCreditToTheMilliCent) {
-  Rig steady(options("save_every_s = 86400"));
-  Rig cycled(options("save_every_s = 86400"));
+  Rig steady;
+  Rig cycled;
   steady.start();
   cycled.start();
   for (int i = 0; i < 5'000; ++i) {
@@ -353,16 +356,106 @@ TEST(PrepaidPlugin, APowerFailureMidwayKeepsTheCreditToTheMilliCent) {
   EXPECT_EQ(cycled.integer(source_obis(SourceObject::energy, 0)), 10'000 * 517);
 }
 
-TEST(PrepaidPlugin, ACrashBetweenSavesIsMadeUpFromTheImportRegisterAtStart) {
-  Rig first(options("save_every_s = 86400"));
-  first.start();
-  for (int i = 0; i < 7'200; ++i) first.tick(417);
-  // The meter dies without a word: only what was committed (the start's save) is left, and
-  // the kernel's register, which is committed every tick.
-  Rig second(options("save_every_s = 86400"));
+/// A killed process: no PowerFail, no stop. A new instance gets the records `running`
+/// committed and the kernel's import register as committed with them, at the same meter time.
+void start_after_a_kill(Rig& running, Rig& after, std::int64_t import_mwh) {
   for (const char* key : {"account", "used_ids", "history"}) {
-    if (auto v = first.host.nvm(key)) second.host.set_nvm(key, *v);
+    if (auto v = running.host.nvm(key)) after.host.set_nvm(key, *v);
   }
+  after.host.advance_ms(running.host.now_utc_ms() - after.host.now_utc_ms());
+  after.host.set_object(kImport, Value{import_mwh});
+  after.start();
+}
+
+/// A 1 s tick whose totals carry on from the rig's import register (FakeHost::tick counts from
+/// zero in each new host; a meter's register does not restart with the plugin).
+void tick_on_register(Rig& rig, std::int64_t mwh) {
+  rig.host.advance_ms(1000);
+  meter_energy_tick t{};
+  t.time_utc_ms = rig.host.now_utc_ms();
+  t.time_valid = 1;
+  t.duration_ms = 1000;
+  t.delta_mwh[0] = mwh;
+  rig.import_mwh += mwh;
+  t.total_mwh[0] = rig.import_mwh;
+  ASSERT_EQ(rig.host.publish(t), 0u) << rig.last_log();
+  rig.host.set_object(kImport, Value{rig.import_mwh});
+}
+
+// The account is stored in every tick, with the kernel's registers: killed after any tick, the
+// meter restarts with the balance and the totals of that tick, nothing to make up, and carries
+// on exactly as one that was never killed.
+TEST(PrepaidPlugin, AKillAtAnyTickRestoresTheAccountOfThatTick) {
+  const std::array ids{kAvailableCredit, kTotalDebited, kTotalPurchase,
+                       source_obis(SourceObject::energy, 0), source_obis(SourceObject::debited, 0)};
+  Rig steady;
+  steady.start();
+  auto killed = std::make_unique<Rig>();
+  killed->start();
+  std::size_t kills = 0;
+  for (int i = 1; i <= 7'200; ++i) {
+    tick_on_register(steady, 417 + i % 11);
+    tick_on_register(*killed, 417 + i % 11);
+    if (i % 599 != 0) continue;
+    auto after = std::make_unique<Rig>();
+    start_after_a_kill(*killed, *after, killed->import_mwh);
+    after->import_mwh = killed->import_mwh;
+    for (const auto& id : ids) {
+      ASSERT_EQ(after->integer(id), killed->integer(id)) << sdk::to_string(id) << ", tick " << i;
+    }
+    EXPECT_FALSE(after->logged("debited now")) << "nothing to make up after tick " << i;
+    killed = std::move(after);
+    ++kills;
+  }
+  EXPECT_EQ(kills, 12u);
+  // Twelve kills later, the same to the milli-cent: the sub-milli-cent remainders were kept.
+  for (const auto& id : ids) EXPECT_EQ(killed->integer(id), steady.integer(id)) << sdk::to_string(id);
+}
+
+// A kill right after a measurement tripped the relay for over-current keeps the trip: the
+// measurement is delivered in the tick, and the account is stored with it.
+TEST(PrepaidPlugin, AKillRightAfterAnOverCurrentTripKeepsTheTrip) {
+  Rig killed;
+  killed.start();
+  killed.tick(500);
+  killed.measure(200.0);  // far above the grid's limit
+  ASSERT_NE(killed.unsigned_value(source_obis(SourceObject::relay_state, 0)), 0u);
+  Rig after;
+  start_after_a_kill(killed, after, killed.import_mwh);
+  EXPECT_EQ(after.unsigned_value(source_obis(SourceObject::relay_state, 0)),
+            killed.unsigned_value(source_obis(SourceObject::relay_state, 0)));
+  EXPECT_EQ(after.unsigned_value(kOverCurrentTrips), 1u);
+}
+
+// The account record in NVM after each tick is the account the meter shows.
+TEST(PrepaidPlugin, TheAccountIsStoredInEveryTick) {
+  Rig rig;
+  rig.start();
+  for (int i = 1; i <= 300; ++i) {
+    rig.tick(900 + i);
+    const auto stored = rig.host.nvm("account");
+    ASSERT_TRUE(stored);
+    const auto& bytes = std::get<std::vector<std::uint8_t>>(*stored);
+    const auto account = decode_account(bytes.data(), bytes.size());
+    ASSERT_TRUE(account) << "tick " << i;
+    ASSERT_EQ(account->ledger.credit_milli, rig.credit()) << "tick " << i;
+    ASSERT_EQ(account->ledger.total_debited_milli, rig.integer(kTotalDebited)) << "tick " << i;
+    ASSERT_EQ(account->register_mwh, rig.import_mwh) << "tick " << i;
+  }
+}
+
+// A store whose account lags the import register (written by the earlier version, which saved
+// the account every 15 min, or after writes that failed): the energy in between is debited at
+// start, at the price of the source active then.
+TEST(PrepaidPlugin, AnAccountBehindTheImportRegisterIsMadeUpFromItAtStart) {
+  Rig first;
+  first.start();
+  for (int i = 0; i < 100; ++i) first.tick(417);
+  const auto lagging = first.host.nvm("account");
+  ASSERT_TRUE(lagging);
+  for (int i = 0; i < 7'100; ++i) first.tick(417);
+  Rig second;
+  second.host.set_nvm("account", *lagging);
   second.host.set_object(kImport, Value{first.import_mwh});
   second.start();
   EXPECT_EQ(second.credit(), first.credit());
