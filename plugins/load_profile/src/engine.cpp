@@ -3,6 +3,9 @@
 #include "engine.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
+#include <type_traits>
 
 #include <meter/sdk/plugin.h>
 
@@ -25,6 +28,41 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
+
+// Writes over a buffer already of the state's size: stores only, so the state can be written in
+// every tick. Integers little-endian, as the rest of the profile's encoding (memcpy where that
+// is the native order).
+class Writer {
+ public:
+  explicit Writer(std::uint8_t* out) noexcept : at_(out) {}
+  template <class T>
+  void put(T v) noexcept {
+    static_assert(std::is_integral_v<T>);
+    const auto u = static_cast<std::make_unsigned_t<T>>(v);
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(at_, &u, sizeof u);
+    } else {
+      for (std::size_t i = 0; i < sizeof u; ++i) at_[i] = static_cast<std::uint8_t>(u >> (8 * i));
+    }
+    at_ += sizeof u;
+  }
+
+ private:
+  std::uint8_t* at_;
+};
+
+// Counts what a Writer would write: the sizes, once, at construction.
+class Counter {
+ public:
+  template <class T>
+  void put(T) noexcept {
+    size_ += sizeof(T);
+  }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::size_t size_ = 0;
+};
 
 }  // namespace
 
@@ -88,6 +126,8 @@ Engine::Engine(const EngineConfig& config)
       channel_count_(config.channels.size()),
       ring_(config.capacity_records) {
   for (std::size_t c = 0; c < channel_count_; ++c) register_[c] = config.channels[c].register_index;
+  fingerprint_size_ = put_fingerprint(Counter{}).size();
+  state_size_ = put_state(Counter{}).size();
 }
 
 std::int64_t Engine::slot_after(std::int64_t t_ms) const noexcept {
@@ -249,35 +289,48 @@ Profile Engine::header() const {
   return p;
 }
 
-void Engine::fingerprint(std::vector<std::uint8_t>& out) const {
-  detail::ByteWriter w(out);
-  w.u8(kStateVersion);
-  w.u8(static_cast<std::uint8_t>(config_.interval_min));
-  w.u8(static_cast<std::uint8_t>(channel_count_));
-  for (std::size_t c = 0; c < channel_count_; ++c) w.u8(static_cast<std::uint8_t>(register_[c]));
-  w.u32(config_.pulse_divisor);
-  w.u32(capacity_);
-  w.u64(config_.kh_nwh);
+// The writers are taken and given back by value: a local, the cursor stays in a register that
+// the byte stores through it could otherwise alias.
+template <class W>
+W Engine::put_fingerprint(W w) const noexcept {
+  w.put(kStateVersion);
+  w.put(static_cast<std::uint8_t>(config_.interval_min));
+  w.put(static_cast<std::uint8_t>(channel_count_));
+  for (std::size_t c = 0; c < channel_count_; ++c) w.put(static_cast<std::uint8_t>(register_[c]));
+  w.put(config_.pulse_divisor);
+  w.put(capacity_);
+  w.put(config_.kh_nwh);
+  return w;
+}
+
+template <class W>
+W Engine::put_state(W w) const noexcept {
+  w = put_fingerprint(w);
+  w.put(next_sequence_);
+  w.put(max_end_s_);
+  w.put(open_end_ms_);
+  w.put(open_flags_);
+  w.put(std::uint8_t{clock_lost_ ? std::uint8_t{1} : std::uint8_t{0}});
+  w.put(last_ms_);
+  for (std::size_t c = 0; c < channel_count_; ++c) w.put(accum_mwh_[c]);
+  for (std::size_t c = 0; c < channel_count_; ++c) w.put(carry_nwh_[c]);
+  return w;
 }
 
 std::vector<std::uint8_t> Engine::state() const {
   std::vector<std::uint8_t> out;
-  fingerprint(out);
-  detail::ByteWriter w(out);
-  w.u32(next_sequence_);
-  w.i64(max_end_s_);
-  w.i64(open_end_ms_);
-  w.u16(open_flags_);
-  w.u8(clock_lost_ ? 1 : 0);
-  w.i64(last_ms_);
-  for (std::size_t c = 0; c < channel_count_; ++c) w.i64(accum_mwh_[c]);
-  for (std::size_t c = 0; c < channel_count_; ++c) w.i64(carry_nwh_[c]);
+  write_state(out);
   return out;
 }
 
+void Engine::write_state(std::vector<std::uint8_t>& out) const {
+  out.resize(state_size_);
+  put_state(Writer(out.data()));
+}
+
 bool Engine::restore_state(const std::uint8_t* data, std::size_t size) {
-  std::vector<std::uint8_t> expected;
-  fingerprint(expected);
+  std::vector<std::uint8_t> expected(fingerprint_size_);
+  put_fingerprint(Writer(expected.data()));
   if (size < expected.size() || !std::equal(expected.begin(), expected.end(), data)) return false;
   detail::ByteReader in(data + expected.size(), size - expected.size());
   std::uint32_t next = 0;

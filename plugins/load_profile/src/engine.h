@@ -129,6 +129,10 @@ class Engine {
   /// The engine's state (configuration fingerprint, counters, open interval, carries) as
   /// bytes for NVM; records are saved separately.
   std::vector<std::uint8_t> state() const;
+  /// The same bytes over `out`, resized to the state's size (which allocates only when it was
+  /// smaller; the size is fixed by the configuration): the per-tick save, from one reused
+  /// buffer, with stores only.
+  void write_state(std::vector<std::uint8_t>& out) const;
   /// Restores a state from state(); false (and nothing changed) when the bytes are malformed
   /// or were written under another configuration.
   bool restore_state(const std::uint8_t* data, std::size_t size);
@@ -150,7 +154,10 @@ class Engine {
                std::uint16_t new_flags) noexcept;
   void reopen(std::int64_t slot_end_ms, std::uint16_t new_flags) noexcept;
   void close_open() noexcept;
-  void fingerprint(std::vector<std::uint8_t>& out) const;
+  template <class W>
+  W put_fingerprint(W w) const noexcept;
+  template <class W>
+  W put_state(W w) const noexcept;
 
   /// End of the interval that contains instant `t` when metering begins at `t`.
   std::int64_t slot_after(std::int64_t t_ms) const noexcept;
@@ -176,6 +183,8 @@ class Engine {
   std::int64_t last_ms_ = kUnknown;  // meter time metering is known to have reached
   std::array<std::int64_t, kMaxChannels> accum_mwh_{};
   std::array<std::int64_t, kMaxChannels> carry_nwh_{};
+  std::size_t fingerprint_size_ = 0;
+  std::size_t state_size_ = 0;
 };
 
 }  // namespace meter::plugins::load_profile
