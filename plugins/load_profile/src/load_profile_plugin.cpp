@@ -1,7 +1,8 @@
 // The load profile plugin: reads its settings and the meter constant, feeds the engine from
-// the bus, keeps the ring buffer and the open interval in its NVM namespace (one transaction
-// per closed interval, and at power failure and stop), and provides the profile object
-// 1-0:99.1.0 with its selector 1-0:99.1.1.
+// the bus, keeps the ring buffer and the open interval in its NVM namespace (the open interval
+// in every tick, with the kernel's registers; each closed record once, in one transaction with
+// the state; and at power failure and stop), and provides the profile object 1-0:99.1.0 with
+// its selector 1-0:99.1.1.
 #include <cmath>
 #include <optional>
 #include <string>
@@ -52,7 +53,14 @@ class LoadProfilePlugin {
                   [this](const sdk::Value& value) { select(value); });
     host_.on<meter_energy_tick>([this](const meter_energy_tick& tick) {
       engine_->on_tick(tick);
-      if (engine_->has_unsaved() && engine_->next_sequence() != failed_at_sequence_) save();
+      // Every tick, in the tick: the open interval joins the kernel's tick batch, so after a
+      // killed process it holds the energy of every tick the kernel's registers hold. A tick
+      // that closed an interval writes its record with the state, in one transaction.
+      if (engine_->has_unsaved()) [[unlikely]] {
+        save();
+      } else {
+        store([&] { host_.nvm().put(kStateKey, state_record()); });
+      }
     });
     host_.on<meter_time_event>([this](const meter_time_event& e) {
       engine_->on_power_fail(e.time_utc_ms);
@@ -169,8 +177,9 @@ class LoadProfilePlugin {
     }
   }
 
+  /// The records closed since the last save and the state, in one transaction.
   void save() {
-    try {
+    store([&] {
       sdk::Nvm nvm = host_.nvm();
       nvm.transaction([&] {
         const std::size_t channels = config_.channels.size();
@@ -180,14 +189,31 @@ class LoadProfilePlugin {
           encode_record(engine_->record(s), channels, bytes);
           nvm.put(record_key(engine_->slot_of(s)), bytes);
         }
-        nvm.put(kStateKey, engine_->state());
+        nvm.put(kStateKey, state_record());
       });
       engine_->mark_saved();
-      failed_at_sequence_.reset();
+    });
+  }
+
+  /// The state in the record buffer the plugin reuses: no allocation once it has its size.
+  const sdk::Value& state_record() {
+    engine_->write_state(std::get<std::vector<std::uint8_t>>(state_record_));
+    return state_record_;
+  }
+
+  /// Runs a write. A failure is kept in RAM (records not saved stay unsaved) and written again
+  /// in the next tick; metering goes on. Said once, not once a tick.
+  template <class Write>
+  void store(Write&& write) {
+    try {
+      write();
+      if (store_failing_) [[unlikely]] {
+        store_failing_ = false;
+        host_.info("load_profile: the profile is stored again");
+      }
     } catch (const sdk::Error& e) {
-      // Kept in RAM and retried when the next interval closes; metering goes on.
-      if (!failed_at_sequence_) host_.error(std::string("load_profile: saving failed: ") + e.what());
-      failed_at_sequence_ = engine_->next_sequence();
+      if (!store_failing_) host_.error(std::string("load_profile: saving failed: ") + e.what());
+      store_failing_ = true;
     }
   }
 
@@ -196,7 +222,8 @@ class LoadProfilePlugin {
   double kh_wh_setting_;
   std::optional<Engine> engine_;
   Selector selector_{.text = "all"};
-  std::optional<std::uint32_t> failed_at_sequence_;
+  sdk::Value state_record_{std::vector<std::uint8_t>()};  // reused every tick
+  bool store_failing_ = false;  // the last write failed (logged once)
 };
 
 }  // namespace meter::plugins::load_profile

@@ -231,18 +231,64 @@ TEST(LoadProfilePlugin, AStopAndStartInsideAnIntervalLosesNoEnergy) {
   EXPECT_EQ(p.records[0].pulses[0], 90u);
 }
 
-TEST(LoadProfilePlugin, WritesNvmOncePerIntervalNotPerTick) {
+// A closed record is written once, when its interval closes; the open interval's state in
+// every tick, so it commits with the kernel's registers.
+TEST(LoadProfilePlugin, WritesEachRecordOnceAndTheOpenIntervalInEveryTick) {
   Rig rig;
   rig.start();
   rig.run_until(kT0Ms + 15 * kMinMs + 1000);
-  const auto after_close = rig.host.nvm("state");
-  ASSERT_TRUE(after_close);
-  ASSERT_TRUE(rig.host.nvm("r0"));
-  rig.run_until(kT0Ms + 29 * kMinMs);
-  EXPECT_EQ(*rig.host.nvm("state"), *after_close);
+  const auto record = rig.host.nvm("r0");
+  ASSERT_TRUE(record);
+  auto state = rig.host.nvm("state");
+  ASSERT_TRUE(state);
+  while (rig.host.now_utc_ms() < kT0Ms + 29 * kMinMs) {
+    rig.tick(100);
+    const auto now = rig.host.nvm("state");
+    ASSERT_TRUE(now);
+    ASSERT_NE(*now, *state) << "the state was not written at " << rig.host.now_utc_ms();
+    state = now;
+  }
+  EXPECT_EQ(*rig.host.nvm("r0"), *record);
   EXPECT_FALSE(rig.host.nvm("r1"));
   rig.run_until(kT0Ms + 30 * kMinMs);
   EXPECT_TRUE(rig.host.nvm("r1"));
+}
+
+/// A killed process: no PowerFail, no stop. A new instance gets what `running` committed, at
+/// the same meter time.
+void start_after_a_kill(Rig& running, Rig& after) {
+  after.host.advance_ms(running.host.now_utc_ms() - after.host.now_utc_ms());
+  if (auto v = running.host.nvm("state")) after.host.set_nvm("state", *v);
+  for (int slot = 0; slot < 480; ++slot) {
+    const std::string key = "r" + std::to_string(slot);
+    if (auto v = running.host.nvm(key)) after.host.set_nvm(key, *v);
+  }
+  after.start();
+}
+
+// Killed after any tick, the interval the kill fell in closes with the energy of every tick
+// before the kill, and no outage: the profile is the one a meter never killed records.
+TEST(LoadProfilePlugin, AKillAtAnyTickKeepsTheOpenIntervalsEnergy) {
+  for (const std::int64_t kill_s : {15 * 60 + 1, 22 * 60 + 17, 29 * 60 + 59, 30 * 60}) {
+    SCOPED_TRACE("killed at " + std::to_string(kill_s) + " s");
+    Rig steady;
+    Rig killed;
+    steady.start();
+    killed.start();
+    for (Rig* rig : {&steady, &killed}) rig->run_until(kT0Ms + kill_s * 1000, 100 + kill_s % 7, 3);
+    Rig after;
+    start_after_a_kill(killed, after);
+    for (Rig* rig : {&steady, &after}) rig->run_until(kT0Ms + 60 * kMinMs, 250, 1);
+    const Profile want = steady.profile();
+    const Profile got = after.profile();
+    ASSERT_EQ(got.records.size(), want.records.size());
+    for (std::size_t i = 0; i < want.records.size(); ++i) {
+      EXPECT_EQ(got.records[i].sequence, want.records[i].sequence) << i;
+      EXPECT_EQ(got.records[i].end_utc_s, want.records[i].end_utc_s) << i;
+      EXPECT_EQ(got.records[i].flags, want.records[i].flags) << i;
+      EXPECT_EQ(got.records[i].pulses, want.records[i].pulses) << i;
+    }
+  }
 }
 
 TEST(LoadProfilePlugin, AChangedConfigurationStartsANewProfile) {
