@@ -6,7 +6,6 @@
 #include <cstring>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <variant>
 
 #include <fmt/format.h>
@@ -29,7 +28,7 @@ using sdk::Value;
 
 constexpr std::uint8_t kUnitW = 27;
 constexpr std::uint8_t kRoleConfigurator = 4;
-constexpr const char* kStateKey = "state";
+constexpr std::string_view kStateKey = "state";
 constexpr sdk::Obis kCurrentRate = sdk::obis("0-0:96.14.0");
 
 /// "2026-01-05T17:15:00Z"; empty for 0 (no such time).
@@ -99,7 +98,7 @@ class DemandPlugin {
       // Every tick, in the tick: the state (the open subinterval, the window, the maxima and
       // the cumulative) joins the kernel's tick batch, so after a killed process demand is of
       // the same tick as the kernel's registers.
-      store_state();
+      store([&] { host_.nvm().put(kStateKey, state_record()); });
     });
     host_.on<meter_time_event>([this](const meter_time_event&) {
       engine_.on_power_fail();
@@ -129,7 +128,7 @@ class DemandPlugin {
       // TOU publishes from its tick handler, after this plugin may have stored the tick: the
       // tick's energy may have moved to the new rate's quantity, so store again, in the same
       // tick (rate changes are a few a day).
-      store_state();
+      store([&] { host_.nvm().put(kStateKey, state_record()); });
     });
     engine_.resume(host_.now().time_since_epoch().count(), host_.time_valid());
     save();
@@ -152,53 +151,32 @@ class DemandPlugin {
     }
   }
 
-  /// Writes the state over the buffer the plugin keeps and puts it, one record, through the C
-  /// ABI: no key string, no error text, nothing thrown, no allocation once the buffer has its
-  /// size. (The SDK's Nvm::put builds its error message on every call: more than the rest of
-  /// the tick costs.)
-  meter_status put_state() {
-    engine_.write_state(state_record_);
-    meter_value v{};
-    v.type = METER_VALUE_OCTETS;
-    v.bytes = state_record_.data();
-    v.size = state_record_.size();
-    const meter_host_api* api = host_.api();
-    return api->nvm_put(api->context, nullptr, kStateKey, &v);
-  }
-
-  /// The state alone: what every tick writes.
-  void store_state() {
-    const meter_status status = put_state();
-    if (status != METER_STATUS_OK || store_failing_) [[unlikely]] stored(status, {});
-  }
-
-  /// The state in a transaction of its own (events other than the tick).
   void save() {
-    meter_status status = METER_STATUS_OK;
-    std::string why;
-    try {
+    store([&] {
       sdk::Nvm nvm = host_.nvm();
-      nvm.transaction([&] {
-        status = put_state();
-        if (status != METER_STATUS_OK) throw Error(static_cast<Status>(status), "nvm put state");
-      });
-    } catch (const Error& e) {
-      status = static_cast<meter_status>(e.status());
-      why = e.what();
-    }
-    stored(status, why);
+      nvm.transaction([&] { nvm.put(kStateKey, state_record()); });
+    });
   }
 
-  /// A failed write is kept in RAM and written again in the next tick (demand goes on); said
-  /// once, not once a tick, and once more when it works again.
-  void stored(meter_status status, std::string_view why) {
-    if (status == METER_STATUS_OK) {
-      if (store_failing_) host_.info("demand: the state is stored again");
-      store_failing_ = false;
-    } else if (!store_failing_) {
+  /// The state in the record buffer the plugin reuses: no allocation once it has its size.
+  const Value& state_record() {
+    engine_.write_state(std::get<std::vector<std::uint8_t>>(state_record_));
+    return state_record_;
+  }
+
+  /// Runs a write; a failure is kept in RAM and written again at the next tick (demand goes
+  /// on), and said once, not once a tick.
+  template <class Write>
+  void store(Write&& write) {
+    try {
+      write();
+      if (store_failing_) [[unlikely]] {
+        store_failing_ = false;
+        host_.info("demand: the state is stored again");
+      }
+    } catch (const Error& e) {
+      if (!store_failing_) host_.error(std::string("demand: saving failed: ") + e.what());
       store_failing_ = true;
-      host_.error(fmt::format("demand: saving failed: {}",
-                              why.empty() ? sdk::to_string(static_cast<Status>(status)) : why));
     }
   }
 
@@ -282,7 +260,7 @@ class DemandPlugin {
 
   Host& host_;
   Engine engine_;
-  std::vector<std::uint8_t> state_record_;  // the per-tick record, written over in place
+  Value state_record_{std::vector<std::uint8_t>()};  // reused every tick
   bool store_failing_ = false;  // the last write failed (logged once)
 };
 

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <variant>
 
 #include <meter/sdk/plugin.h>
@@ -23,7 +22,7 @@ using sdk::Status;
 constexpr sdk::Obis kProfileObject = obis("1-0:99.1.0");
 constexpr sdk::Obis kSelectorObject = obis("1-0:99.1.1");
 constexpr sdk::Obis kMeterConstant = obis("1-0:0.3.0");
-constexpr const char* kStateKey = "state";
+constexpr std::string_view kStateKey = "state";
 constexpr double kNwhPerWh = 1e9;
 
 std::string record_key(std::uint32_t slot) { return "r" + std::to_string(slot); }
@@ -60,8 +59,7 @@ class LoadProfilePlugin {
       if (engine_->has_unsaved()) [[unlikely]] {
         save();
       } else {
-        const meter_status status = put_state();
-        if (status != METER_STATUS_OK || store_failing_) [[unlikely]] stored(status, {});
+        store([&] { host_.nvm().put(kStateKey, state_record()); });
       }
     });
     host_.on<meter_time_event>([this](const meter_time_event& e) {
@@ -181,9 +179,7 @@ class LoadProfilePlugin {
 
   /// The records closed since the last save and the state, in one transaction.
   void save() {
-    meter_status status = METER_STATUS_OK;
-    std::string why;
-    try {
+    store([&] {
       sdk::Nvm nvm = host_.nvm();
       nvm.transaction([&] {
         const std::size_t channels = config_.channels.size();
@@ -193,43 +189,31 @@ class LoadProfilePlugin {
           encode_record(engine_->record(s), channels, bytes);
           nvm.put(record_key(engine_->slot_of(s)), bytes);
         }
-        status = put_state();
-        if (status != METER_STATUS_OK) {
-          throw sdk::Error(static_cast<Status>(status), "nvm put state");
-        }
+        nvm.put(kStateKey, state_record());
       });
       engine_->mark_saved();
+    });
+  }
+
+  /// The state in the record buffer the plugin reuses: no allocation once it has its size.
+  const sdk::Value& state_record() {
+    engine_->write_state(std::get<std::vector<std::uint8_t>>(state_record_));
+    return state_record_;
+  }
+
+  /// Runs a write. A failure is kept in RAM (records not saved stay unsaved) and written again
+  /// in the next tick; metering goes on. Said once, not once a tick.
+  template <class Write>
+  void store(Write&& write) {
+    try {
+      write();
+      if (store_failing_) [[unlikely]] {
+        store_failing_ = false;
+        host_.info("load_profile: the profile is stored again");
+      }
     } catch (const sdk::Error& e) {
-      status = static_cast<meter_status>(e.status());
-      why = e.what();
-    }
-    stored(status, why);
-  }
-
-  /// Writes the state over the buffer the plugin keeps and puts it, one record, through the C
-  /// ABI: no key string, no error text, nothing thrown, no allocation once the buffer has its
-  /// size. (The SDK's Nvm::put builds its error message on every call: more than the rest of
-  /// the tick costs.)
-  meter_status put_state() {
-    engine_->write_state(state_record_);
-    meter_value v{};
-    v.type = METER_VALUE_OCTETS;
-    v.bytes = state_record_.data();
-    v.size = state_record_.size();
-    const meter_host_api* api = host_.api();
-    return api->nvm_put(api->context, nullptr, kStateKey, &v);
-  }
-
-  /// A failed write is kept in RAM (records not saved stay unsaved) and written again in the
-  /// next tick; metering goes on. Said once, not once a tick, and once more when it works again.
-  void stored(meter_status status, std::string_view why) {
-    if (status == METER_STATUS_OK) {
-      if (store_failing_) host_.info("load_profile: the profile is stored again");
-      store_failing_ = false;
-    } else if (!store_failing_) {
+      if (!store_failing_) host_.error(std::string("load_profile: saving failed: ") + e.what());
       store_failing_ = true;
-      host_.error("load_profile: saving failed: " +
-                  std::string(why.empty() ? sdk::to_string(static_cast<Status>(status)) : why));
     }
   }
 
@@ -238,7 +222,7 @@ class LoadProfilePlugin {
   double kh_wh_setting_;
   std::optional<Engine> engine_;
   Selector selector_{.text = "all"};
-  std::vector<std::uint8_t> state_record_;  // the per-tick record, written over in place
+  sdk::Value state_record_{std::vector<std::uint8_t>()};  // reused every tick
   bool store_failing_ = false;  // the last write failed (logged once)
 };
 

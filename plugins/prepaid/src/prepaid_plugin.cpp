@@ -12,7 +12,6 @@
 #include <limits>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -589,8 +588,8 @@ class PrepaidPlugin {
 
   // ----- NVM -------------------------------------------------------------------------------
 
-  /// Fills `a` field by field: the per-tick write reuses one, so nothing is zeroed first.
-  void account_into(AccountState& a) const noexcept {
+  AccountState account() const {
+    AccountState a;
     a.ledger = ledger_.values();
     a.protection = protection_.values();
     a.active_source = static_cast<std::uint8_t>(active_);
@@ -602,6 +601,7 @@ class PrepaidPlugin {
     a.lockout_ms = lockout_ms_;
     a.last_result = last_result_;
     a.last_token_id = last_token_id_;
+    return a;
   }
 
   std::vector<std::uint8_t> history_octets() const {
@@ -610,57 +610,46 @@ class PrepaidPlugin {
     return out;
   }
 
-  /// Writes the account over the buffer the plugin keeps and puts it, one record, through the
-  /// C ABI: no key string, no error text, nothing thrown, no allocation. (The SDK's Nvm::put
-  /// builds its error message on every call: more than the rest of the tick costs.)
-  meter_status put_account() {
-    account_into(account_scratch_);
-    encode_account(account_scratch_, account_record_);  // of its size already: stores only
-    meter_value v{};
-    v.type = METER_VALUE_OCTETS;
-    v.bytes = account_record_.data();
-    v.size = account_record_.size();
-    const meter_host_api* api = host_.api();
-    return api->nvm_put(api->context, nullptr, kAccountKey, &v);
+  /// The account in the record buffer the plugin reuses: no allocation once it has its size.
+  const Value& account_record() {
+    encode_account(account(), std::get<std::vector<std::uint8_t>>(account_record_));
+    return account_record_;
   }
 
   /// The account alone, one record: what every tick writes.
   void store_account() {
-    const meter_status status = put_account();
-    if (status != METER_STATUS_OK || store_failing_) [[unlikely]] stored(status, {});
+    store([&] { host_.nvm().put(kAccountKey, account_record()); });
   }
 
   /// One transaction: the account, and with `purchase` the used ids and the history too.
   void save(bool purchase) {
-    meter_status status = METER_STATUS_OK;
-    std::string why;
-    try {
+    store([&] {
       sdk::Nvm nvm = host_.nvm();
       nvm.transaction([&] {
-        status = put_account();
-        if (status != METER_STATUS_OK) throw Error(static_cast<Status>(status), "nvm put account");
+        nvm.put(kAccountKey, account_record());
         if (purchase) {
           nvm.put(kIdsKey, encode_ids(used_.ids()));
           nvm.put(kHistoryKey, history_octets());
         }
       });
-    } catch (const Error& e) {
-      status = static_cast<meter_status>(e.status());
-      why = e.what();
-    }
-    stored(status, why);
+    });
   }
 
-  /// A failed write is kept in RAM and written again in the next tick (metering goes on); said
-  /// once, not once a tick, and once more when it works again.
-  void stored(meter_status status, std::string_view why) {
-    if (status == METER_STATUS_OK) {
-      if (store_failing_) host_.info("prepaid: the account is stored again");
-      store_failing_ = false;
-    } else if (!store_failing_) {
+  /// Runs a write. A failure is kept in RAM and written again in the next tick (metering goes
+  /// on), and said once, not once a tick.
+  template <class Write>
+  void store(Write&& write) {
+    try {
+      write();
+      if (store_failing_) [[unlikely]] {
+        store_failing_ = false;
+        host_.info("prepaid: the account is stored again");
+      }
+    } catch (const Error& e) {
+      if (!store_failing_) {
+        host_.error(std::string("prepaid: saving the account failed: ") + e.what());
+      }
       store_failing_ = true;
-      host_.error(fmt::format("prepaid: saving the account failed: {}",
-                              why.empty() ? sdk::to_string(static_cast<Status>(status)) : why));
     }
   }
 
@@ -899,8 +888,7 @@ class PrepaidPlugin {
   bool relays_changed_ = false;
   std::array<std::int8_t, kMaxRelays> commanded_{-1, -1, -1, -1};
   std::array<std::uint8_t, kMaxSources> published_reasons_{};
-  AccountState account_scratch_;  // what the per-tick write encodes, filled in place
-  std::vector<std::uint8_t> account_record_ = std::vector<std::uint8_t>(kAccountBytes);
+  Value account_record_{std::vector<std::uint8_t>(kAccountBytes)};  // reused every tick
   bool store_failing_ = false;  // the last write failed (logged once)
   std::int64_t day_debited_milli_ = 0;
 };

@@ -144,15 +144,23 @@ class TouPlugin {
     }
     // Every tick, in the tick: the record joins the kernel's tick batch, so after a killed
     // process the rates are of the same tick as the kernel's total and sum to it exactly.
-    const meter_status status = put_registers();
-    if (status != METER_STATUS_OK || store_failing_) [[unlikely]] stored(status);
+    try {
+      save_registers();
+      if (store_failing_) [[unlikely]] {
+        store_failing_ = false;
+        host_.info("tou: the rate registers are stored again");
+      }
+    } catch (const Error& e) {
+      // Kept in RAM and written again next tick; said once, not once a tick.
+      if (!store_failing_) host_.error(std::string("tou: storing the rate registers failed: ") + e.what());
+      store_failing_ = true;
+    }
   }
 
-  /// Puts the rate registers as one record (import 1..4 then export 1..4, int64 little-endian)
-  /// through the C ABI: no key string, no error text, nothing thrown, no allocation — the SDK's
-  /// Nvm::put builds its error message on every call, which alone is most of a tick's cost.
-  meter_status put_registers() noexcept {
-    auto& bytes = registers_record_;
+  /// The rate registers as one record: import 1..4 then export 1..4, int64 little-endian.
+  void save_registers() {
+    auto& bytes = std::get<std::vector<std::uint8_t>>(registers_record_);
+    bytes.resize(8 * 2 * kRates);
     const auto& imp = engine_.import_mwh();
     const auto& exp = engine_.export_mwh();
     if constexpr (std::endian::native == std::endian::little) {  // the stored form as it is
@@ -169,25 +177,7 @@ class TouPlugin {
         put(kRates + i, exp[i]);
       }
     }
-    meter_value v{};
-    v.type = METER_VALUE_OCTETS;
-    v.bytes = bytes.data();
-    v.size = bytes.size();
-    const meter_host_api* api = host_.api();
-    return api->nvm_put(api->context, nullptr, kRegistersKey, &v);
-  }
-
-  /// A failed per-tick write is kept in RAM and written again next tick; said once, not once a
-  /// tick, and once more when it works again.
-  void stored(meter_status status) {
-    if (status == METER_STATUS_OK) {
-      store_failing_ = false;
-      host_.info("tou: the rate registers are stored again");
-    } else if (!store_failing_) {
-      store_failing_ = true;
-      host_.error(fmt::format("tou: storing the rate registers failed: {}",
-                              sdk::to_string(static_cast<Status>(status))));
-    }
+    host_.nvm().put(kRegistersKey, registers_record_);
   }
 
   void after(unsigned changes, std::int64_t time_utc_ms, std::optional<Rate> before = {}) {
@@ -287,11 +277,7 @@ class TouPlugin {
   void save(bool tables, bool billing) {
     auto nvm = host_.nvm();
     nvm.transaction([&] {
-      if (const meter_status status = put_registers(); status != METER_STATUS_OK) {
-        throw Error(static_cast<Status>(status),
-                    fmt::format("nvm put {}: {}", kRegistersKey,
-                                sdk::to_string(static_cast<Status>(status))));
-      }
+      save_registers();
       if (legacy_registers_) {
         // One copy of the registers in the store: the earlier layout's records go with the
         // first save of the new one, in the same transaction.
@@ -444,8 +430,7 @@ class TouPlugin {
 
   Host& host_;
   Engine engine_;
-  // The per-tick record, written over in place.
-  std::vector<std::uint8_t> registers_record_ = std::vector<std::uint8_t>(8 * 2 * kRates);
+  Value registers_record_{std::vector<std::uint8_t>(8 * 2 * kRates)};  // reused every tick
   bool legacy_registers_ = false;  // restored from import.N/export.N, not yet replaced
   bool store_failing_ = false;     // the last per-tick write failed (logged once)
   std::string config_text_;
