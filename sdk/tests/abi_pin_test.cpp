@@ -14,9 +14,9 @@
 namespace {
 
 constexpr const char* kAbiSha256 =
-    "ace5e9a0c83d4814f6c0a504b38b8b2c9e351484990b32be3c2d9e4ece75eca4";
+    "c900347bd85a1b079573aa3845cc2496473a05ee227705f69887315c49305379";
 constexpr int kAbiMajor = 1;
-constexpr int kAbiMinor = 3;
+constexpr int kAbiMinor = 4;
 
 std::string sha256_hex(const std::string& bytes) {
   unsigned char digest[crypto_hash_sha256_BYTES];

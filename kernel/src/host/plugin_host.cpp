@@ -139,6 +139,32 @@ meter_parameter_changed to_c(const ParameterChanged& e) {
 meter_logon_failed to_c(const LogonFailed& e) {
   return {ms(e.time), static_cast<meter_interface>(e.via), e.failures, e.reason.c_str()};
 }
+static_assert(static_cast<int>(ParameterClass::tariff) == METER_PARAMETER_TARIFF &&
+              static_cast<int>(ParameterClass::calibration) == METER_PARAMETER_CALIBRATION);
+
+meter_status status_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::not_found: return METER_STATUS_NOT_FOUND;
+    case ErrorKind::denied: return METER_STATUS_DENIED;
+    case ErrorKind::sealed: return METER_STATUS_SEALED;
+    case ErrorKind::invalid: return METER_STATUS_INVALID_ARGUMENT;
+    case ErrorKind::locked: return METER_STATUS_LOCKED;
+    case ErrorKind::unavailable: return METER_STATUS_UNAVAILABLE;
+    case ErrorKind::failed: break;
+  }
+  return METER_STATUS_ERROR;
+}
+meter_write_refused to_c(const WriteRefused& e) {
+  meter_write_refused c{};
+  c.time_utc_ms = ms(e.time);
+  c.id = {e.id.a, e.id.b, e.id.c, e.id.d, e.id.e, e.id.f};
+  c.via = static_cast<meter_interface>(e.via);
+  c.role = e.role;
+  c.status = status_for(e.kind);
+  c.who = e.who.c_str();
+  c.reason = e.reason.c_str();
+  return c;
+}
 meter_port_locked to_c(const PortLocked& e) {
   return {ms(e.time), static_cast<meter_interface>(e.via), e.lockout.count()};
 }
@@ -288,6 +314,7 @@ struct HostApi {
         case METER_EVENT_SEAL_CHANGED: connection = connect<SealChanged>(p, type, {}, handler, user_data); break;
         case METER_EVENT_LOGON_FAILED: connection = connect<LogonFailed>(p, type, {}, handler, user_data); break;
         case METER_EVENT_PORT_LOCKED: connection = connect<PortLocked>(p, type, {}, handler, user_data); break;
+        case METER_EVENT_WRITE_REFUSED: connection = connect<WriteRefused>(p, type, {}, handler, user_data); break;
         case METER_EVENT_PLUGIN_LOADED: connection = connect<PluginLoaded>(p, type, {}, handler, user_data); break;
         case METER_EVENT_PLUGIN_REFUSED: connection = connect<PluginRefused>(p, type, {}, handler, user_data); break;
         case METER_EVENT_PLUGIN:
@@ -356,7 +383,7 @@ struct HostApi {
       if (info == nullptr || read == nullptr || info->struct_size < sizeof(meter_object_info) ||
           info->type < METER_VALUE_BOOLEAN || info->type > METER_VALUE_OCTETS ||
           info->parameter_class < METER_PARAMETER_READ_ONLY ||
-          info->parameter_class > METER_PARAMETER_CALIBRATION) {
+          info->parameter_class > METER_PARAMETER_TARIFF) {
         return METER_STATUS_INVALID_ARGUMENT;
       }
       if (!p.alive()) return METER_STATUS_UNAVAILABLE;
@@ -770,18 +797,7 @@ struct HostApi {
     return std::nullopt;
   }
 
-  static meter_status status_of(const Error& e) {
-    switch (e.kind) {
-      case ErrorKind::not_found: return METER_STATUS_NOT_FOUND;
-      case ErrorKind::denied: return METER_STATUS_DENIED;
-      case ErrorKind::sealed: return METER_STATUS_SEALED;
-      case ErrorKind::invalid: return METER_STATUS_INVALID_ARGUMENT;
-      case ErrorKind::locked: return METER_STATUS_LOCKED;
-      case ErrorKind::unavailable: return METER_STATUS_UNAVAILABLE;
-      case ErrorKind::failed: break;
-    }
-    return METER_STATUS_ERROR;
-  }
+  static meter_status status_of(const Error& e) { return status_for(e.kind); }
 
   static meter_status port_logon(meter_host_context* c, meter_interface via,
                                  const std::uint8_t* password, std::size_t size,

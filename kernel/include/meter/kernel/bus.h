@@ -51,7 +51,7 @@ class EventBus {
              Signal<SealChanged>, Signal<FaultRaised>, Signal<FaultCleared>,
              Signal<TestLedChanged>, Signal<PluginEvent>, Signal<PluginLoaded>,
              Signal<PluginRefused>, Signal<PluginUnloaded>, Signal<LogonFailed>,
-             Signal<PortLocked>>
+             Signal<PortLocked>, Signal<WriteRefused>>
       signals_;
 };
 

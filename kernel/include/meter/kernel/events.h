@@ -10,6 +10,7 @@
 
 #include "meter/kernel/energy.h"
 #include "meter/kernel/obis.h"
+#include "meter/kernel/result.h"
 #include "meter/kernel/time.h"
 #include "meter/sdk/abi.h"
 
@@ -181,6 +182,18 @@ struct PortLocked {
   UtcTime time{};
   Interface via = Interface::optical_port;
   Milliseconds lockout{};
+};
+
+/// The parameter gate refused a write: every refusal, whoever asked, so the event logger can
+/// record who tried to change what and why it was not done.
+struct WriteRefused {
+  UtcTime time{};
+  Obis id{};
+  Interface via = Interface::kernel;
+  std::uint8_t role = 0;     ///< the role's bit (as ParameterChanged::role)
+  ErrorKind kind = ErrorKind::failed;
+  std::string who;           ///< the port's name or the plugin's id
+  std::string reason;        ///< the refusal's message
 };
 
 }  // namespace meter::kernel

@@ -30,11 +30,25 @@ inline constexpr RoleMask kAnyRole = 0x0F;
 inline constexpr RoleMask kNoRole = 0;
 
 /// How a parameter is protected (California 4 CCR 4027.2 S.3.1): calibration and configuration
-/// parameters are sealable; operational ones are not; read-only ones are never written.
-enum class ParameterClass : std::uint8_t { read_only = 1, operational, configuration, calibration };
+/// parameters are sealable; operational ones are not; read-only ones are never written. A tariff
+/// parameter decides what a billing register accumulates (switch points, calendars, a tier
+/// override, the clock): every change is counted and recorded like a configuration parameter's,
+/// and the product decides whether it is also sealable (SecurityConfig::sealable).
+enum class ParameterClass : std::uint8_t {
+  read_only = 1,
+  operational,
+  configuration,
+  calibration,
+  tariff,
+};
 
 constexpr bool is_sealable(ParameterClass c) noexcept {
   return c == ParameterClass::configuration || c == ParameterClass::calibration;
+}
+
+/// A change steps an event counter and leaves a record: sealable and tariff parameters.
+constexpr bool is_counted(ParameterClass c) noexcept {
+  return is_sealable(c) || c == ParameterClass::tariff;
 }
 
 /// The DLMS/COSEM interface class an object behaves like.

@@ -28,7 +28,7 @@ extern "C" {
 
 /** The ABI version this header describes. */
 #define METER_ABI_MAJOR 1
-#define METER_ABI_MINOR 3
+#define METER_ABI_MINOR 4
 
 /** The name of the one symbol a plugin exports (see meter_plugin_entry_fn). */
 #define METER_PLUGIN_ENTRY_SYMBOL "meter_plugin_entry"
@@ -119,7 +119,9 @@ enum {
   METER_EVENT_LOGON_FAILED = 10,     /**< data: meter_logon_failed */
   METER_EVENT_PORT_LOCKED = 11,      /**< data: meter_port_locked */
   METER_EVENT_PLUGIN_LOADED = 12,    /**< data: meter_plugin_loaded; see its note on replay */
-  METER_EVENT_PLUGIN_REFUSED = 13    /**< data: meter_plugin_refused; see its note on replay */
+  METER_EVENT_PLUGIN_REFUSED = 13,   /**< data: meter_plugin_refused; see its note on replay */
+  /* ABI 1.4 */
+  METER_EVENT_WRITE_REFUSED = 14     /**< data: meter_write_refused */
 };
 
 /** The interface a change or a logon came through (meter_parameter_changed.via and others). */
@@ -259,6 +261,18 @@ typedef struct meter_plugin_refused {
   const char* detail;
 } meter_plugin_refused;
 
+/** The parameter gate refused a write (ABI 1.4): a port's, a plugin's or the kernel's.
+ *  Strings: NUL-terminated, lent for the call. */
+typedef struct meter_write_refused {
+  int64_t time_utc_ms;
+  meter_obis id;       /**< the object written */
+  meter_interface via; /**< the interface the write came through */
+  int32_t role;        /**< the role it was made with (as meter_parameter_changed.role) */
+  meter_status status; /**< why, as a status: DENIED, SEALED, INVALID_ARGUMENT, ... */
+  const char* who;     /**< the port's name or the plugin's id */
+  const char* reason;  /**< the refusal as a person reads it */
+} meter_write_refused;
+
 /** An event as delivered to a plugin. `data` points to the struct named by `type`; it and
  *  everything it points to are lent for the duration of the callback only. */
 typedef struct meter_event {
@@ -280,7 +294,13 @@ enum {
   METER_PARAMETER_READ_ONLY = 1,
   METER_PARAMETER_OPERATIONAL = 2,   /**< writable, not sealable */
   METER_PARAMETER_CONFIGURATION = 3, /**< sealable */
-  METER_PARAMETER_CALIBRATION = 4    /**< sealable */
+  METER_PARAMETER_CALIBRATION = 4,   /**< sealable */
+  /* ABI 1.4 */
+  METER_PARAMETER_TARIFF = 5         /**< decides what a billing register accumulates (switch
+                                          points, a calendar, a tier override, the clock, a
+                                          demand interval): every change steps the
+                                          configuration counter and is recorded; sealable when
+                                          the product says so (SKU [security] sealable) */
 };
 
 /** Describes an object a plugin provides. Strings are NUL-terminated and copied by the host. */

@@ -158,6 +158,7 @@ template <> struct EventTraits<meter_seal_changed> { static constexpr meter_even
 template <> struct EventTraits<meter_plugin_event> { static constexpr meter_event_type kType = METER_EVENT_PLUGIN; };
 template <> struct EventTraits<meter_logon_failed> { static constexpr meter_event_type kType = METER_EVENT_LOGON_FAILED; };
 template <> struct EventTraits<meter_port_locked> { static constexpr meter_event_type kType = METER_EVENT_PORT_LOCKED; };
+template <> struct EventTraits<meter_write_refused> { static constexpr meter_event_type kType = METER_EVENT_WRITE_REFUSED; };
 template <> struct EventTraits<meter_plugin_loaded> { static constexpr meter_event_type kType = METER_EVENT_PLUGIN_LOADED; };
 template <> struct EventTraits<meter_plugin_refused> { static constexpr meter_event_type kType = METER_EVENT_PLUGIN_REFUSED; };
 

@@ -485,7 +485,7 @@ class FakeHost {
                                   meter_event_fn handler, void* user_data,
                                   std::uint64_t* subscription) {
     auto& h = self(c);
-    if (handler == nullptr || type < METER_EVENT_ENERGY_TICK || type > METER_EVENT_PLUGIN_REFUSED) {
+    if (handler == nullptr || type < METER_EVENT_ENERGY_TICK || type > METER_EVENT_WRITE_REFUSED) {
       return METER_STATUS_INVALID_ARGUMENT;
     }
     if (h.stage_ != Stage::loaded && h.stage_ != Stage::created && !h.running()) {
