@@ -67,6 +67,57 @@ const Season& Engine::season_at(std::int64_t at_utc_ms) const {
   return active_.seasons[active_.season_of(ymd.month() / ymd.day())];
 }
 
+namespace {
+/// The season's start in `year`; a start on 29 February is 28 February in other years.
+date::local_days start_in(const Season& season, date::year year) {
+  const date::month month{season.start.month};
+  const date::year_month_day ymd = year / month / date::day{season.start.day};
+  if (ymd.ok()) return date::local_days{ymd};
+  return date::local_days{date::year_month_day_last{year / month / date::last}};
+}
+
+/// Whether occurrence `a` starts on or before occurrence `b` (ISO dates compare as text).
+bool starts_by(const std::string& a, const std::string& b) {
+  const auto at_a = a.find('@');
+  const auto at_b = b.find('@');
+  if (at_a == std::string::npos || at_b == std::string::npos) return a == b;
+  return a.compare(at_a + 1, std::string::npos, b, at_b + 1, std::string::npos) <= 0;
+}
+}  // namespace
+
+std::string Engine::season_key(std::size_t index, date::local_days day, bool next) const {
+  const Season& season = active_.seasons.at(index);
+  // One season all year: it never changes, so it has no occurrences to tell apart.
+  if (active_.seasons.size() == 1) return season.name;
+  const date::year year = date::year_month_day{day}.year();
+  date::local_days start = start_in(season, year);
+  if (next) {
+    if (start <= day) start = start_in(season, year + date::years{1});
+  } else if (start > day) {
+    start = start_in(season, year - date::years{1});
+  }
+  return fmt::format("{}@{}", season.name, date::format("%F", start));
+}
+
+std::string Engine::season_key_at(std::int64_t at_utc_ms) const {
+  const LocalFrame f = frame_at(*settings_.zone, at_utc_ms);
+  const date::local_days today{date::days(floor_div(at_utc_ms + f.offset_ms, kMsPerDay))};
+  const date::year_month_day ymd{today};
+  return season_key(active_.season_of(ymd.month() / ymd.day()), today);
+}
+
+void Engine::restore_valid_season(std::string season, std::int64_t now_utc_ms, bool time_valid) {
+  valid_season_ = std::move(season);
+  if (valid_season_.find('@') != std::string::npos || active_.seasons.size() < 2 || !time_valid) {
+    return;
+  }
+  const LocalFrame f = frame_at(*settings_.zone, now_utc_ms);
+  const date::local_days today{date::days(floor_div(now_utc_ms + f.offset_ms, kMsPerDay))};
+  const std::size_t index = active_.season_of(date::year_month_day{today}.month() /
+                                              date::year_month_day{today}.day());
+  if (active_.seasons[index].name == valid_season_) valid_season_ = season_key(index, today);
+}
+
 unsigned Engine::bill_if_due(date::local_days today) {
   const date::year_month_day ymd{today};
   date::year_month month = ymd.year() / ymd.month();
@@ -110,13 +161,22 @@ unsigned Engine::evaluate(std::int64_t at) {
   changes |= bill_if_due(today);
 
   const date::year_month_day ymd{today};
-  const Season& season = active_.seasons[active_.season_of(ymd.month() / ymd.day())];
-  if (season.name != valid_season_ &&
-      (adopt_season || settings_.keep_switch_points_on_season_change || valid_season_.empty())) {
-    valid_season_ = season.name;
+  const std::size_t season_index = active_.season_of(ymd.month() / ymd.day());
+  const Season& season = active_.seasons[season_index];
+  // Validity is for one occurrence of a season, not its name: last winter's switch points are
+  // not this winter's. A download kept for this occurrence makes it valid at its start.
+  const std::string key = season_key(season_index, today);
+  if (key != valid_season_ &&
+      (adopt_season || settings_.keep_switch_points_on_season_change || valid_season_.empty() ||
+       key == pending_season_)) {
+    valid_season_ = key;
     changes |= kTablesChanged;
   }
-  const bool valid = season.name == valid_season_;
+  if (!pending_season_.empty() && starts_by(pending_season_, key)) {
+    pending_season_.clear();  // applied, or (the time set past it) its occurrence is gone
+    changes |= kTablesChanged;
+  }
+  const bool valid = key == valid_season_;
   day_type_ = day_type_of(today);
 
   const DaySchedule* schedule = nullptr;
@@ -149,18 +209,27 @@ unsigned Engine::evaluate(std::int64_t at) {
 
 std::string Engine::download_switch_points(const SwitchPointDownload& d, std::int64_t now_utc_ms,
                                            bool time_valid) {
-  std::string name = d.season;
-  if (name.empty()) {
-    if (!time_valid) return "season: the meter does not know the time; name the season";
-    name = season_at(now_utc_ms).name;
+  // Switch points are valid for one occurrence of a season: which one needs the date.
+  if (!time_valid) {
+    return "the meter does not know the time: set it first (switch points are valid for the "
+           "season in force or the next one, by date)";
   }
+  std::string name = d.season;
+  if (name.empty()) name = season_at(now_utc_ms).name;
   auto it = std::find_if(active_.seasons.begin(), active_.seasons.end(),
                          [&](const Season& s) { return s.name == name; });
   if (it == active_.seasons.end()) {
     return fmt::format("season: \"{}\" is not a season of the active calendar", name);
   }
   it->days = d.days;
-  if (time_valid && season_at(now_utc_ms).name == name) valid_season_ = name;
+  const LocalFrame f = frame_at(*settings_.zone, now_utc_ms);
+  const date::local_days today{date::days(floor_div(now_utc_ms + f.offset_ms, kMsPerDay))};
+  const auto index = static_cast<std::size_t>(it - active_.seasons.begin());
+  if (season_at(now_utc_ms).name == name) {
+    valid_season_ = season_key(index, today);
+  } else {
+    pending_season_ = season_key(index, today, true);  // valid from that season's next start
+  }
   invalidate();
   return {};
 }

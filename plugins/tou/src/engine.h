@@ -101,7 +101,11 @@ class Engine {
     active_ = std::move(calendar);
     invalidate();
   }
-  void restore_valid_season(std::string season) { valid_season_ = std::move(season); }
+  /// `season` is an occurrence key (season_key()); a store written before keys held the bare
+  /// name, taken for the occurrence in force at `now_utc_ms` when that season is in force.
+  void restore_valid_season(std::string season, std::int64_t now_utc_ms, bool time_valid);
+  /// A download kept for a season's next occurrence (empty: none).
+  void restore_pending_season(std::string key) { pending_season_ = std::move(key); }
   void restore_billing(std::deque<BillingRecord> history, std::optional<date::local_days> last) {
     history_ = std::move(history);
     last_billed_ = last;
@@ -116,7 +120,17 @@ class Engine {
   const std::optional<PassiveCalendar>& passive() const noexcept { return passive_; }
   const std::optional<DayCalendar>& day_calendar() const noexcept { return day_calendar_; }
   const std::optional<Override>& override_table() const noexcept { return override_; }
+  /// Which occurrence of a season the switch points are valid for: "winter@2026-11-01" (the
+  /// season's name and the local date it started), or the bare name for a calendar of one
+  /// season, which never changes season.
   const std::string& valid_season() const noexcept { return valid_season_; }
+  /// The occurrence a download for a season not in force was kept for, applied at its start.
+  const std::string& pending_season() const noexcept { return pending_season_; }
+  /// The key of the occurrence of season `index` that is in force on `day`, or (next = true)
+  /// of its first occurrence that starts after `day`.
+  std::string season_key(std::size_t index, date::local_days day, bool next = false) const;
+  /// The key of the occurrence in force at `at_utc_ms`.
+  std::string season_key_at(std::int64_t at_utc_ms) const;
   const std::deque<BillingRecord>& billing() const noexcept { return history_; }
   std::optional<date::local_days> last_billed() const noexcept { return last_billed_; }
   /// The season in force at `at_utc_ms`.
@@ -134,6 +148,7 @@ class Engine {
   std::optional<DayCalendar> day_calendar_;
   std::optional<Override> override_;
   std::string valid_season_;
+  std::string pending_season_;
   std::deque<BillingRecord> history_;
   std::optional<date::local_days> last_billed_;
 

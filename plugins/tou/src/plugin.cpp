@@ -256,7 +256,9 @@ class TouPlugin {
       if (auto c = text("calendar")) {
         if (auto parsed = parse_calendar_text(*c)) engine_.restore_calendar(std::move(parsed.value()));
       }
-      engine_.restore_valid_season(text("valid_season").value_or(""));
+      engine_.restore_valid_season(text("valid_season").value_or(""), now_ms(),
+                                   host_.time_valid());
+      engine_.restore_pending_season(text("pending_season").value_or(""));
     } else {
       host_.info("tou: tariff from the site file (new or changed); switch points valid for the season in force");
     }
@@ -290,6 +292,7 @@ class TouPlugin {
         nvm.put("config", config_text_);
         nvm.put("calendar", to_text(engine_.calendar()));
         nvm.put("valid_season", engine_.valid_season());
+        nvm.put("pending_season", engine_.pending_season());
         nvm.put("passive", engine_.passive() ? to_text(*engine_.passive()) : std::string());
         nvm.put("day_calendar", engine_.day_calendar() ? to_text(*engine_.day_calendar()) : std::string());
         nvm.put("override", engine_.override_table() ? to_text(*engine_.override_table()) : std::string());
@@ -332,7 +335,11 @@ class TouPlugin {
     host_.provide({.id = kActiveCalendar, .type = METER_VALUE_TEXT,
                    .description = "Active calendar: seasons and switch points (TOML)"},
                   [this] {
-                    return fmt::format("valid_season = \"{}\"\n{}", engine_.valid_season(),
+                    const auto& pending = engine_.pending_season();
+                    return fmt::format("valid_season = \"{}\"\n{}{}", engine_.valid_season(),
+                                       pending.empty() ? std::string()
+                                                       : fmt::format("pending_season = \"{}\"\n",
+                                                                     pending),
                                        to_text(engine_.calendar()));
                   });
     provide_writable(kSwitchPoints, "Switch points download for one season (TOML)",
@@ -351,8 +358,10 @@ class TouPlugin {
 
   template <class Reader, class Writer>
   void provide_writable(sdk::Obis id, std::string description, Reader reader, Writer writer) {
+    // Each decides which rate register a tick's energy goes to: a tariff parameter, counted
+    // and recorded by the gate, sealed where the product says so.
     host_.provide({.id = id, .type = METER_VALUE_TEXT, .write_roles = kRoleConfigurator,
-                   .parameter_class = METER_PARAMETER_OPERATIONAL,
+                   .parameter_class = METER_PARAMETER_TARIFF,
                    .description = std::move(description)},
                   std::move(reader),
                   [writer = std::move(writer)](const Value& v) { writer(text_of(v)); });
@@ -360,9 +369,11 @@ class TouPlugin {
 
   std::string switch_points_text() const {
     if (!host_.time_valid()) return {};
-    const Season& s = engine_.season_at(host_.now().time_since_epoch().count());
+    const auto now = host_.now().time_since_epoch().count();
+    const Season& s = engine_.season_at(now);
     std::string out = fmt::format("season = \"{}\"\nvalid = {}\n", s.name,
-                                  s.name == engine_.valid_season() ? "true" : "false");
+                                  engine_.season_key_at(now) == engine_.valid_season() ? "true"
+                                                                                       : "false");
     for (auto d : {DayType::weekday, DayType::weekend, DayType::holiday1, DayType::holiday2}) {
       out += fmt::format("{} = {}\n", name_of(d), to_text(s.days[index_of(d)]));
     }

@@ -208,6 +208,54 @@ weekend = ["00:00 A"])")}),
   EXPECT_EQ(m.import_of(2), 1);
 }
 
+// Validity is for one occurrence of a season: the winter switch points of last winter do not
+// become valid again when winter comes back on 1 November.
+TEST(TouPlugin, LastWintersSwitchPointsAreNotValidNextWinter) {
+  auto config = with(toronto_settings(), "keep_switch_points_on_season_change", toml::value<bool>(false));
+  Meter m(config, toronto_ms(2026, 4, 30, 20));
+  ASSERT_EQ(m.boot(), sdk::Status::ok);
+  EXPECT_NE(m.text(kActiveCalendar).find("valid_season = \"winter@2025-11-01\""), std::string::npos)
+      << m.text(kActiveCalendar);
+  m.run_until(toronto_ms(2026, 11, 2, 9), kHour);  // Monday 2 November, winter again
+  EXPECT_EQ(m.rate(), 3u);
+  EXPECT_EQ(m.rate_events().back().reason, METER_TOU_REASON_INVALID);
+  EXPECT_NE(m.text(kSwitchPoints).find("season = \"winter\"\nvalid = false"), std::string::npos);
+  const auto billed_by_schedule = m.import_of(1) + m.import_of(2) + m.import_of(4);
+  m.run_until(toronto_ms(2026, 11, 3, 9), kHour);
+  EXPECT_EQ(m.import_of(1) + m.import_of(2) + m.import_of(4), billed_by_schedule);  // all in C
+}
+
+// A download for a season not yet in force is kept for that season's next start, through a
+// power cycle, and makes it valid then; the season in force stays as it was.
+TEST(TouPlugin, SwitchPointsDownloadedForTheNextSeasonAreValidFromItsStart) {
+  auto config = with(toronto_settings(), "keep_switch_points_on_season_change", toml::value<bool>(false));
+  Meter m(config, toronto_ms(2026, 4, 20, 20));  // winter
+  ASSERT_EQ(m.boot(), sdk::Status::ok);
+  ASSERT_EQ(m.host().write(kSwitchPoints, Value{std::string(
+                R"(season = "summer"
+weekday = ["00:00 A", "07:00 B", "11:00 C", "17:00 B", "19:00 A"]
+weekend = ["00:00 A"])")}),
+            sdk::Status::ok);
+  EXPECT_NE(m.text(kActiveCalendar).find("pending_season = \"summer@2026-05-01\""), std::string::npos)
+      << m.text(kActiveCalendar);
+  EXPECT_NE(m.text(kSwitchPoints).find("season = \"winter\"\nvalid = true"), std::string::npos);
+  m.power_cycle(kHour, true);
+  m.run_until(toronto_ms(2026, 5, 1, 8), kMinute);  // Friday 1 May, 08:00: summer, rate B
+  EXPECT_EQ(m.rate(), 2u);
+  EXPECT_EQ(m.rate_events().back().reason, METER_TOU_REASON_SCHEDULE);
+  EXPECT_EQ(m.text(kActiveCalendar).find("pending_season"), std::string::npos);
+  EXPECT_NE(m.text(kActiveCalendar).find("valid_season = \"summer@2026-05-01\""), std::string::npos);
+}
+
+TEST(TouPlugin, ASwitchPointDownloadNeedsTheTime) {
+  Meter m(toronto_settings(), toronto_ms(2026, 4, 20, 20), false);
+  ASSERT_EQ(m.boot(), sdk::Status::ok);
+  EXPECT_EQ(m.host().write(kSwitchPoints, Value{std::string(
+                "season = \"summer\"\nweekday = [\"00:00 B\"]\nweekend = [\"00:00 A\"]\n")}),
+            sdk::Status::invalid_argument);
+  EXPECT_EQ(count(m.host().log(), "the meter does not know the time: set it first"), 1u);
+}
+
 TEST(TouPlugin, TheKeepSettingKeepsSwitchPointsValidAcrossSeasons) {
   Meter m(toronto_settings(), toronto_ms(2026, 4, 30, 20));
   ASSERT_EQ(m.boot(), sdk::Status::ok);
@@ -428,7 +476,7 @@ TEST(TouPlugin, DownloadsStandAcrossRestartsUntilTheSiteFileChangesTheTariff) {
   auto& summer = *(*config["seasons"].as_array()).get(1)->as_table();
   summer.insert_or_assign("weekday", toml::array{"00:00 B"});
   Meter reprovisioned(config, m.host().now_utc_ms());
-  for (const char* key : {"config", "calendar", "valid_season", "passive", "day_calendar",
+  for (const char* key : {"config", "calendar", "valid_season", "pending_season", "passive", "day_calendar",
                           "override", "registers"}) {
     if (auto v = m.host().nvm(key)) reprovisioned.host().set_nvm(key, *v);
   }
@@ -468,8 +516,8 @@ TEST(TouPlugin, TheRateRegistersAreStoredInEveryTick) {
   }
 }
 
-constexpr std::array<const char*, 9> kStoredKeys{"registers", "config", "calendar", "valid_season",
-                                                 "passive", "day_calendar", "override", "billing",
+constexpr std::array<const char*, 10> kStoredKeys{"registers", "config", "calendar", "valid_season",
+                                                 "pending_season", "passive", "day_calendar", "override", "billing",
                                                  "last_billed"};
 
 /// Import 1..4 then export 1..4 as the plugin's objects read.
