@@ -56,6 +56,11 @@ void Clock::set_time(UtcTime new_time) {
   if (!was_valid) bus_->publish(FaultCleared{new_time, Fault::clock_invalid});
 }
 
+void Clock::resume(Milliseconds offset) noexcept {
+  offset_ = offset;
+  arm();
+}
+
 void Clock::invalidate() {
   if (!valid_) return;
   valid_ = false;

@@ -13,6 +13,11 @@ namespace {
 constexpr const char* kRegisters = "registers";  // 6 x mWh then 6 x remainder nWh, int64 LE
 constexpr const char* kTime = "clock.utc_ms";
 constexpr const char* kTimeValid = "clock.valid";
+// Meter time minus the time source's: a time set through a port, kept across restarts.
+constexpr const char* kTimeOffset = "clock.offset_ms";
+// A board clock this far behind the time last stored went backwards in the outage: the meter
+// does not know the time. Less is taken for the host's time being trimmed (NTP slews).
+constexpr Milliseconds kClockBackwardsTolerance = std::chrono::seconds{60};
 constexpr const char* kLedRemaining = "led.remaining_ms";
 constexpr const char* kPowerFail = "power.fail_utc_ms";
 constexpr const char* kFormat = "format";
@@ -83,24 +88,23 @@ Persistence::Persistence(Meter& meter, NvmStore& store, PersistenceConfig config
 Persistence::~Persistence() = default;
 
 std::optional<UtcTime> Persistence::stored_time(const NvmStore& store) {
-  auto valid = store.get(kNamespace, kTimeValid);
-  auto time = store.get(kNamespace, kTime);
-  if (!valid || !time || !*valid || !*time) return std::nullopt;
-  const auto* is_valid = std::get_if<bool>(&**valid);
-  const auto* ms = std::get_if<std::int64_t>(&**time);
-  if (is_valid == nullptr || ms == nullptr || !*is_valid) return std::nullopt;
-  return UtcTime{Milliseconds{*ms}};
+  std::string ignored;
+  const auto time = read_as<std::int64_t>(store, kTime, ignored);
+  if (!time || *time == 0) return std::nullopt;
+  const auto offset = read_as<std::int64_t>(store, kTimeOffset, ignored).value_or(0);
+  return UtcTime{Milliseconds{*time - offset}};
 }
 
 Result<std::unique_ptr<Persistence>> Persistence::attach(Meter& meter, NvmStore& store,
                                                          PersistenceConfig config) {
   if (config.flush_period < Milliseconds{0}) return fail("flush_period must not be negative");
   std::unique_ptr<Persistence> p(new Persistence(meter, store, config));
-  p->batch_.reserve(5);
+  p->batch_.reserve(6);
   p->batch_.push_back({kNamespace, kRegisters, Value{std::vector<std::uint8_t>(kRegisterBytes)}});
   p->batch_.push_back({kNamespace, kTime, Value{std::int64_t{0}}});
   p->batch_.push_back({kNamespace, kTimeValid, Value{false}});
   p->batch_.push_back({kNamespace, kLedRemaining, Value{std::int64_t{0}}});
+  p->batch_.push_back({kNamespace, kTimeOffset, Value{std::int64_t{0}}});
 
   auto status = p->status_;
   ObjectInfo info{obis("0-0:128.4.0"), ObjectClass::data, ValueType::text, Unit::none, 0,
@@ -178,8 +182,21 @@ void Persistence::restore() {
     const auto time_ms = read_as<std::int64_t>(store_, kTime, ignored);
     const auto time_valid = read_as<bool>(store_, kTimeValid, ignored);
     report_.orderly_power_down = fail_ms.has_value();
+    // The time set through a port before the outage, on the board's clock as it kept running.
+    if (const auto offset = read_as<std::int64_t>(store_, kTimeOffset, ignored)) {
+      clock.resume(Milliseconds{*offset});
+    }
     if (time_ms && time_valid.value_or(false)) {
       report_.last_time = UtcTime{Milliseconds{fail_ms.value_or(*time_ms)}};
+    }
+    if (time_ms && !time_valid.value_or(false)) {
+      // Unknown when the power went, unknown now: only setting the time makes it known.
+      clock.invalidate();
+    } else if (report_.last_time && clock.valid() &&
+               clock.now() + kClockBackwardsTolerance < *report_.last_time) {
+      // The board's clock is behind the time the meter last knew: it went backwards in the
+      // outage (a drained battery, a reset RTC). Billing by it would bill the wrong tier.
+      clock.invalidate();
     }
     PowerRestore restore_event{clock.now(), Milliseconds{0}, clock.valid()};
     if (report_.last_time && clock.valid() && clock.now() >= *report_.last_time) {
@@ -232,6 +249,7 @@ void Persistence::fill_batch() {
   std::get<std::int64_t>(*batch_[1].value) = clock.now().time_since_epoch().count();
   std::get<bool>(*batch_[2].value) = clock.valid();
   std::get<std::int64_t>(*batch_[3].value) = meter_.test_led().remaining(clock.uptime()).count();
+  std::get<std::int64_t>(*batch_[4].value) = clock.offset().count();
 }
 
 Result<void> Persistence::write(bool durable) {

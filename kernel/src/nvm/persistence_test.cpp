@@ -195,6 +195,73 @@ TEST_F(PersistenceTest, TheOutageIsUnknownWhenTheTimeIsNot) {
   EXPECT_EQ(p.restored().power_restore->outage, Milliseconds{0});
 }
 
+// A time set through a port is the meter's time, not the host's: it survives the restart on
+// the board's clock as it kept running, and a simulated source resumes where it stood.
+TEST_F(PersistenceTest, ATimeSetBeforeTheRestartIsTheTimeAfterIt) {
+  const UtcTime set_to = kStart + hours{24 * 150};
+  {
+    Rig a(path_, kStart);
+    a.attach();
+    a.meter->clock().set_time(set_to);
+    a.run(5);
+  }
+  EXPECT_EQ(Persistence::stored_time(*SqliteNvmStore::open(path_).value()), kStart + seconds{5});
+  Rig b(path_, kStart + seconds{65});
+  std::vector<TimeChanged> changes;
+  b.meter->bus().subscribe<TimeChanged>([&](const TimeChanged& e) { changes.push_back(e); });
+  auto& p = b.attach();
+  EXPECT_TRUE(b.meter->clock().valid());
+  EXPECT_EQ(b.meter->clock().now(), set_to + seconds{65});
+  EXPECT_TRUE(changes.empty());  // the time was set when it was set, not again at power-up
+  EXPECT_EQ(p.restored().power_restore->outage, seconds{60});
+}
+
+// A meter that did not know the time when the power went does not know it when it comes back,
+// however well the board's clock ran; only setting it makes it known.
+TEST_F(PersistenceTest, AnUnknownTimeStaysUnknownAcrossARestart) {
+  {
+    Rig a(path_, kStart);
+    a.attach();
+    a.meter->clock().invalidate();
+    a.run(5);
+  }
+  Rig b(path_, kStart + seconds{65});
+  b.attach();
+  EXPECT_FALSE(b.meter->clock().valid());
+  b.meter->clock().set_time(kStart + seconds{65});
+  b.run(1);
+  b.persistence.reset();
+  b.meter.reset();
+  b.store.reset();
+  Rig c(path_, kStart + seconds{70});
+  c.attach();
+  EXPECT_TRUE(c.meter->clock().valid());
+}
+
+// A board clock behind the time last stored went backwards in the outage: time unknown, and
+// the outage is unknown too. A minute's trim of the host's clock is not taken for one.
+TEST_F(PersistenceTest, ABoardClockBehindTheStoredTimeMakesTheTimeUnknown) {
+  {
+    Rig a(path_, kStart);
+    a.attach();
+    a.run(5);
+  }
+  {
+    Rig b(path_, kStart + seconds{5} - seconds{30});
+    auto& p = b.attach();
+    EXPECT_TRUE(b.meter->clock().valid());
+    EXPECT_FALSE(p.restored().power_restore->time_valid);
+  }
+  Rig c(path_, kStart - hours{2});
+  std::vector<FaultRaised> faults;
+  c.meter->bus().subscribe<FaultRaised>([&](const FaultRaised& e) { faults.push_back(e); });
+  auto& p = c.attach();
+  EXPECT_FALSE(c.meter->clock().valid());
+  EXPECT_FALSE(p.restored().power_restore->time_valid);
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_EQ(faults[0].fault, Fault::clock_invalid);
+}
+
 TEST_F(PersistenceTest, RegistersNeverGoBackwardsAcrossRestarts) {
   std::mt19937 rng(42);
   RegisterValues last{};

@@ -43,6 +43,8 @@ class VirtualTimeSource final : public TimeSource {
     utc_ += step;
     monotonic_ += step;
   }
+  /// The simulated board clock is off by `error` from here on (+/-); uptime does not move.
+  void skew(Milliseconds error) noexcept { utc_ += error; }
 
  private:
   UtcTime utc_;
@@ -77,6 +79,12 @@ class Clock {
   /// Sets the meter's time (a time sync, a meter-shop command); publishes TimeChanged with the
   /// old and new time, makes the time valid and re-arms the midnight detection.
   void set_time(UtcTime new_time);
+
+  /// At power-up: the offset from the time source that the store kept (a time set through a
+  /// port before the outage). Publishes nothing: the time was set when it was set.
+  void resume(Milliseconds offset) noexcept;
+  /// Meter time minus the source's time: what resume() takes back after a restart.
+  Milliseconds offset() const noexcept { return offset_; }
 
   /// The time is no longer known (a long outage with a drained RTC); publishes FaultRaised.
   void invalidate();

@@ -2,7 +2,10 @@
 // the store up to date while it runs (DESIGN S.3 point 7, S.4 Persistence).
 //
 //   attach()    checks what the store found, restores the energy registers, the test LED window
-//               and the last known meter time; prepares PowerRestore with the outage.
+//               and the clock's offset (a time set through a port survives the restart);
+//               prepares PowerRestore with the outage. A time that was unknown stays unknown,
+//               and a board clock found behind the time last stored (it went backwards in the
+//               outage) makes it unknown: TOU bills tier C until a time is set.
 //   every tick  one group: opened when the tick is published (Persistence subscribes before any
 //               plugin), closed at TickClosed with the kernel's records. Every record a plugin
 //               writes while the tick is delivered is in the same group, so after a killed
@@ -62,8 +65,9 @@ class Persistence {
   static Result<std::unique_ptr<Persistence>> attach(Meter& meter, NvmStore& store,
                                                      PersistenceConfig config = {});
 
-  /// The meter time last stored, when it was valid: where a simulated meter's virtual clock
-  /// resumes after a restart. Read before a Meter exists.
+  /// The time source's reading last stored (the meter's time less the offset a time set
+  /// through a port added): where a simulated meter's virtual clock resumes after a restart.
+  /// Read before a Meter exists.
   static std::optional<UtcTime> stored_time(const NvmStore& store);
 
   Persistence(const Persistence&) = delete;
