@@ -9,10 +9,7 @@ namespace meter::plugins::sealing_audit {
 
 namespace {
 
-constexpr const char* kMetaKey = "meta";
 constexpr std::size_t kMetaBytes = 8 * 4 + 4 + 2 * kChainBytes;
-
-std::string record_key(std::uint64_t sequence) { return "r" + std::to_string(sequence); }
 
 void join(std::string& findings, const std::string& more) {
   findings += (findings.empty() ? "" : "; ") + more;
@@ -46,7 +43,7 @@ std::vector<std::uint8_t> AuditLog::meta() const {
 std::string AuditLog::open(const KernelCounters& counters) {
   entries_.clear();
   finding_.clear();
-  const auto stored = nvm_.get(kMetaKey);
+  const auto stored = nvm_.get(keys_.meta);
   if (!stored) {
     const bool moved = counters.calibration.value_or(0) != 0 || counters.configuration.value_or(0) != 0;
     if (moved) {
@@ -126,15 +123,20 @@ std::string AuditLog::open(const KernelCounters& counters) {
 void AuditLog::grow_capacity(std::uint32_t records) { capacity_ = std::max(capacity_, records); }
 
 bool AuditLog::ready() const noexcept {
-  if (count() < capacity_) return true;
+  if (count() < capacity_ || when_full_ == WhenFull::overwrite_oldest) return true;
   return when_full_ == WhenFull::overwrite_read && first_ <= read_upto_ && first_ < next_;
+}
+
+std::uint32_t AuditLog::percent_full() const noexcept {
+  if (capacity_ == 0) return 100;
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(count(), capacity_) * 100 / capacity_);
 }
 
 bool AuditLog::append(Record record) {
   const bool full = count() >= capacity_;
   if (full && !ready()) {
     ++dropped_;
-    nvm_.put(kMetaKey, sdk::Value{meta()});
+    nvm_.put(keys_.meta, sdk::Value{meta()});
     return false;
   }
   record.sequence = next_;
@@ -163,7 +165,7 @@ bool AuditLog::append(Record record) {
     nvm_.transaction([&] {
       if (overwritten) nvm_.erase(record_key(*overwritten));
       nvm_.put(record_key(e.record.sequence), sdk::Value{std::move(stored)});
-      nvm_.put(kMetaKey, sdk::Value{meta()});
+      nvm_.put(keys_.meta, sdk::Value{meta()});
     });
   } catch (...) {
     first_ = old_first;
@@ -182,7 +184,7 @@ bool AuditLog::append(Record record) {
 void AuditLog::mark_read() {
   if (next_ == 0 || read_upto_ == next_ - 1) return;
   read_upto_ = next_ - 1;
-  nvm_.put(kMetaKey, sdk::Value{meta()});
+  nvm_.put(keys_.meta, sdk::Value{meta()});
 }
 
 Log AuditLog::snapshot() const {
@@ -198,7 +200,8 @@ Log AuditLog::snapshot() const {
 
 std::string AuditLog::status() const {
   std::string s = std::to_string(entries_.size()) + " of " + std::to_string(capacity_) +
-                  " records, " + std::to_string(dropped_) + " lost because full, ";
+                  " records, " + std::to_string(percent_full()) + " % full, " +
+                  std::to_string(dropped_) + " lost because full, ";
   s += ready() ? "recording" : "FULL: protected changes refused";
   s += tampered() ? "; chain TAMPERED: " + finding_ : "; chain intact";
   return s;

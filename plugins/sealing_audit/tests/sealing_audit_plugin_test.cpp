@@ -131,16 +131,22 @@ TEST(SealingAudit, RecordsSealsPowerTimeLogonsLockoutsAndPlugins) {
   const auto log = rig.log();
   std::vector<RecordKind> kinds;
   for (const auto& e : log.entries) kinds.push_back(e.record.kind);
-  EXPECT_EQ(kinds, (std::vector<RecordKind>{
-                       RecordKind::seal_changed, RecordKind::power_fail, RecordKind::power_restore,
-                       RecordKind::time_changed, RecordKind::logon_failed, RecordKind::port_locked,
-                       RecordKind::plugin_loaded, RecordKind::plugin_updated,
-                       RecordKind::plugin_refused}));
+  EXPECT_EQ(kinds, (std::vector<RecordKind>{RecordKind::seal_changed, RecordKind::plugin_loaded,
+                                            RecordKind::plugin_updated,
+                                            RecordKind::plugin_refused}));
+  std::vector<RecordKind> events;
+  for (const auto& e : log.events.entries) events.push_back(e.record.kind);
+  EXPECT_EQ(events, (std::vector<RecordKind>{RecordKind::power_fail, RecordKind::power_restore,
+                                             RecordKind::time_changed, RecordKind::logon_failed,
+                                             RecordKind::port_locked}));
   EXPECT_EQ(log.entries[0].record.who, "optical port sealing plug");
   EXPECT_EQ(log.entries[0].record.new_value, "broken");
-  EXPECT_EQ(log.entries[4].record.who, "wrong-password, failure 3");
-  EXPECT_EQ(log.entries[7].record.old_value, "1.0.0");
-  EXPECT_EQ(log.entries[7].record.new_value, "1.1.0");
+  EXPECT_EQ(log.events.entries[3].record.who, "wrong-password, failure 3");
+  EXPECT_EQ(log.entries[2].record.old_value, "1.0.0");
+  EXPECT_EQ(log.entries[2].record.new_value, "1.1.0");
+  const auto report = format_report(log);
+  EXPECT_NE(report.find("EVENTS"), std::string::npos) << report;
+  EXPECT_NE(report.find("logon-failed"), std::string::npos) << report;
 }
 
 TEST(SealingAudit, ALogThatIsKeptIsIntactAfterARestart) {
@@ -260,12 +266,15 @@ TEST(SealingAudit, AFullLogThatRefusesIsNotReadyAndKeepsEveryRecord) {
   rig.start();
   for (int i = 0; i < 10; ++i) rig.change("a", "b");
   EXPECT_FALSE(rig.ready());
+  const meter_seal_changed seal{rig.host.now_utc_ms(), 1, 1};
+  rig.host.publish(seal);
   const meter_time_event fail{rig.host.now_utc_ms()};
-  rig.host.publish(fail);
+  rig.host.publish(fail);  // an event: the event log has room
   const auto log = rig.log();
   EXPECT_EQ(log.entries.size(), 10u);
   EXPECT_EQ(log.entries.front().record.sequence, 1u);
   EXPECT_EQ(log.dropped, 1u);
+  EXPECT_EQ(log.events.entries.size(), 1u);
   EXPECT_FALSE(rig.ready());  // reading does not make room when refusing
 }
 
@@ -298,6 +307,144 @@ TEST(SealingAudit, ProvidesLegallyRelevantObjectsTheGateCanTrust) {
   const auto* log = rig.host.object_info(kLog);
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->read_roles & 1, 0);  // the public cannot read the log
+  EXPECT_TRUE(rig.ready());
+}
+
+// 4 CCR 4027.2 table S.3.1: the change log is for changes. Nothing an outsider can do without a
+// password, nor the power and the clock, takes room from it.
+TEST(SealingAudit, NoFloodOfFailedLogonsOutagesOrRefusedWritesFillsTheChangeLog) {
+  Rig rig(options("refuse", 10));
+  rig.start();
+  for (std::uint32_t i = 1; i <= 200; ++i) {
+    const meter_logon_failed logon{rig.host.now_utc_ms(), METER_INTERFACE_OPTICAL_PORT, i,
+                                   "wrong-password"};
+    rig.host.publish(logon);
+    rig.host.advance_ms(1000);
+  }
+  for (int i = 0; i < 50; ++i) {
+    const meter_time_event fail{rig.host.now_utc_ms()};
+    rig.host.publish(fail);
+    rig.host.advance_ms(60000);
+    const meter_power_restore restore{rig.host.now_utc_ms(), 60000, 1};
+    rig.host.publish(restore);
+  }
+  EXPECT_TRUE(rig.ready());
+  rig.change("1", "2");
+  const auto log = rig.log();
+  ASSERT_EQ(log.entries.size(), 1u);
+  EXPECT_EQ(log.entries[0].record.kind, RecordKind::parameter_changed);
+  EXPECT_EQ(log.dropped, 0u);
+  EXPECT_EQ(log.events.capacity, 200u);
+  EXPECT_LE(log.events.entries.size(), 200u);
+}
+
+TEST(SealingAudit, RepeatedFailedLogonsOfAPeriodAreCountedIntoOneRecordWithFirstAndLastTime) {
+  Rig rig;
+  rig.start();
+  const auto start = rig.host.now_utc_ms();
+  for (std::uint32_t i = 1; i <= 36; ++i) {
+    const meter_logon_failed logon{rig.host.now_utc_ms(), METER_INTERFACE_OPTICAL_PORT, i,
+                                   "wrong-password"};
+    rig.host.publish(logon);
+    rig.host.advance_ms(10000);
+  }
+  // The first is recorded in full; the 35 repeats wait for the end of their hour.
+  EXPECT_EQ(rig.log().events.entries.size(), 1u);
+  rig.host.advance_ms(3600000);
+  const meter_time_event fail{rig.host.now_utc_ms()};
+  rig.host.publish(fail);
+  const auto log = rig.log();
+  ASSERT_EQ(log.events.entries.size(), 3u);
+  const auto& first = log.events.entries[0].record;
+  EXPECT_EQ(first.kind, RecordKind::logon_failed);
+  EXPECT_EQ(first.time_utc_ms, start);
+  const auto& summary = log.events.entries[1].record;
+  EXPECT_EQ(summary.kind, RecordKind::events_coalesced);
+  EXPECT_EQ(summary.via, METER_INTERFACE_OPTICAL_PORT);
+  EXPECT_EQ(summary.old_value, "logon-failed");
+  EXPECT_EQ(summary.new_value, "35 more");
+  EXPECT_NE(summary.who.find("from " + format_time(start + 10000, true) + " to " +
+                             format_time(start + 35 * 10000, true)),
+            std::string::npos)
+      << summary.who;
+  EXPECT_EQ(log.events.coalesced, 35u);
+  EXPECT_EQ(log.events.entries[2].record.kind, RecordKind::power_fail);
+}
+
+TEST(SealingAudit, RepeatsCountedBeforeAPowerCutAreWrittenAtTheNextStart) {
+  Rig rig;
+  rig.start();
+  for (std::uint32_t i = 1; i <= 5; ++i) {
+    const meter_logon_failed logon{rig.host.now_utc_ms(), METER_INTERFACE_COMMS, i, "locked"};
+    rig.host.publish(logon);
+  }
+  ASSERT_TRUE(rig.host.nvm("repeats").has_value());  // counted in NVM, not only in RAM
+  // The power goes (no stop()); the meter starts again from what its NVM holds.
+  Rig after;
+  for (const char* key : {"events.meta", "e1", "repeats"}) {
+    auto v = rig.host.nvm(key);
+    ASSERT_TRUE(v.has_value()) << key;
+    after.host.set_nvm(key, *v);
+  }
+  after.start();
+  const auto log = after.log();
+  ASSERT_EQ(log.events.entries.size(), 2u);
+  EXPECT_EQ(log.events.entries[1].record.kind, RecordKind::events_coalesced);
+  EXPECT_EQ(log.events.entries[1].record.new_value, "4 more");
+  EXPECT_FALSE(log.tampered) << log.finding;
+}
+
+TEST(SealingAudit, ARefusedWriteIsRecordedWithObjectInterfaceRoleAndReason) {
+  Rig rig;
+  rig.start();
+  const meter_write_refused refused{rig.host.now_utc_ms(), obis("0-0:13.0.1"),
+                                    METER_INTERFACE_OPTICAL_PORT, 4, METER_STATUS_SEALED,
+                                    "optical-port", "the optical port's sealing plug is fitted"};
+  rig.host.publish(refused);
+  const auto log = rig.log();
+  EXPECT_TRUE(log.entries.empty());
+  ASSERT_EQ(log.events.entries.size(), 1u);
+  const auto& r = log.events.entries[0].record;
+  EXPECT_EQ(r.kind, RecordKind::write_refused);
+  EXPECT_EQ(obis_text(r.obis), "0-0:13.0.1");
+  EXPECT_EQ(r.via, METER_INTERFACE_OPTICAL_PORT);
+  EXPECT_EQ(r.role, 4);
+  EXPECT_EQ(r.old_value, "sealed");
+  const auto line = format_record(r);
+  EXPECT_NE(line.find("write-refused"), std::string::npos) << line;
+  EXPECT_NE(line.find("0-0:13.0.1  by optical-port/configurator"), std::string::npos) << line;
+  EXPECT_NE(line.find("sealed: the optical port's sealing plug is fitted"), std::string::npos)
+      << line;
+}
+
+TEST(SealingAudit, AnInterfaceGetsABoundedNumberOfFullRecordsPerPeriod) {
+  Rig rig;
+  rig.start();
+  for (std::uint8_t f = 0; f < 100; ++f) {  // a hundred different objects
+    const meter_write_refused refused{rig.host.now_utc_ms(), {0, 0, 96, 1, f, 255},
+                                      METER_INTERFACE_COMMS, 1, METER_STATUS_DENIED, "rf_mqtt",
+                                      "no such object"};
+    rig.host.publish(refused);
+  }
+  rig.restart();  // an orderly stop writes what was counted
+  const auto log = rig.log();
+  ASSERT_EQ(log.events.entries.size(), 17u);
+  EXPECT_EQ(log.events.entries.back().record.kind, RecordKind::events_coalesced);
+  EXPECT_EQ(log.events.entries.back().record.new_value, "84 more");
+  EXPECT_NE(log.events.entries.back().record.who.find("other objects"), std::string::npos);
+}
+
+TEST(SealingAudit, SaysHowFullTheChangeLogIsAndWarnsFromTheThreshold) {
+  Rig rig(options("refuse", 10));
+  rig.start();
+  const sdk::Obis fill = obis("0-0:99.98.2");
+  EXPECT_EQ(std::get<std::uint64_t>(*rig.host.read(fill)), 0u);
+  for (int i = 0; i < 8; ++i) rig.change("a", "b");
+  EXPECT_EQ(std::get<std::uint64_t>(*rig.host.read(fill)), 80u);
+  EXPECT_EQ(rig.status().find("WARNING"), std::string::npos) << rig.status();
+  rig.change("a", "b");
+  EXPECT_EQ(std::get<std::uint64_t>(*rig.host.read(fill)), 90u);
+  EXPECT_NE(rig.status().find("WARNING: log 90 % full"), std::string::npos) << rig.status();
   EXPECT_TRUE(rig.ready());
 }
 

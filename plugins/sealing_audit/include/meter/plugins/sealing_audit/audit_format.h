@@ -4,11 +4,18 @@
 //
 // Integers are little-endian. A text is a u16 length and that many UTF-8 bytes.
 //
-//   log     = "SAL1" u16 version(1) u32 capacity u32 count u64 dropped u8 tampered
+//   log     = "SAL1" u16 version(2) u32 capacity u32 count u64 dropped u8 tampered
 //             text finding  u8[32] anchor  count x entry
+//             events      (version 2; a version 1 log ends before it)
+//   events  = u32 capacity u32 count u64 coalesced u8[32] anchor  count x entry
 //   entry   = u32 body_length  body  u8[32] chain
 //   body    = u64 sequence u8 kind i64 time_utc_ms u8 time_valid u16 counter
 //             u8[6] obis u8 via u8 role u8 parameter_class  text old  text new  text who
+//
+// Two logs, each with its own chain and sequence: the change log (parameter changes, seals,
+// plugins, tampering: what table S.3.1 requires kept, sized for the meter's parameters) and
+// the event log (power, time, failed logons, refused writes: a ring of the newest). Nothing an
+// outsider can cause goes into the change log, so no outsider can fill it.
 //
 // chain(n) = BLAKE2b-256(chain(n-1) || body(n)); `anchor` is the chain of the record before the
 // oldest one kept (32 zero bytes while nothing was overwritten). `counter` is the event
@@ -38,7 +45,22 @@ enum class RecordKind : std::uint8_t {
   plugin_updated,
   plugin_refused,
   tamper_found,
+  write_refused,     ///< the gate refused a write: object, interface, role, status and reason
+  events_coalesced,  ///< repeats of a failed logon or a refused write, counted in one record
 };
+
+/// True for the records of the change log; the others go to the event log.
+constexpr bool is_change_record(RecordKind k) noexcept {
+  switch (k) {
+    case RecordKind::parameter_changed:
+    case RecordKind::seal_changed:
+    case RecordKind::plugin_loaded:
+    case RecordKind::plugin_updated:
+    case RecordKind::plugin_refused:
+    case RecordKind::tamper_found: return true;
+    default: return false;
+  }
+}
 
 inline constexpr std::uint16_t kNoCounter = 0xFFFF;
 inline constexpr std::size_t kChainBytes = 32;
@@ -54,7 +76,8 @@ struct Record {
   std::array<std::uint8_t, 6> obis{};  ///< the parameter (A, B, C, D, E, F)
   std::uint8_t via = 0;     ///< meter_interface: 1 kernel, 2 optical port, 3 comms, 4 plugin, 5 button
   std::uint8_t role = 0;    ///< 1 public, 2 reader, 4 configurator, 8 calibrator
-  std::uint8_t parameter_class = 0;  ///< 3 configuration, 4 calibration, 2 operational
+  std::uint8_t parameter_class = 0;  ///< 2 operational, 3 configuration, 4 calibration, 5 tariff;
+                                     ///< for a refused write, the refusal's meter_status
   std::string old_value;
   std::string new_value;
   std::string who;  ///< who made the change, or the details of other records
@@ -67,14 +90,23 @@ struct Entry {
   Chain chain{};
 };
 
-/// The log as the object 0-0:99.98.0 carries it.
+/// The event log: the newest events, a ring.
+struct EventLog {
+  std::uint32_t capacity = 0;
+  std::uint64_t coalesced = 0;  ///< repeats counted into events_coalesced records, in all
+  Chain anchor{};
+  std::vector<Entry> entries;  ///< oldest first
+};
+
+/// The logs as the object 0-0:99.98.0 carries them.
 struct Log {
   std::uint32_t capacity = 0;
   std::uint64_t dropped = 0;  ///< records lost because the log was full
   bool tampered = false;
   std::string finding;        ///< what the check at start found, when tampered
   Chain anchor{};
-  std::vector<Entry> entries;  ///< oldest first
+  std::vector<Entry> entries;  ///< the change log, oldest first
+  EventLog events;
 };
 
 namespace detail {
@@ -175,26 +207,59 @@ inline std::optional<Record> decode_body(const std::uint8_t* data, std::size_t s
   r.old_value = in.text();
   r.new_value = in.text();
   r.who = in.text();
-  if (!in.ok() || in.left() != 0 || kind < 1 || kind > static_cast<int>(RecordKind::tamper_found)) {
+  if (!in.ok() || in.left() != 0 || kind < 1 ||
+      kind > static_cast<int>(RecordKind::events_coalesced)) {
     return std::nullopt;
   }
   return r;
 }
 
+namespace detail {
+
+inline void put_entries(std::vector<std::uint8_t>& out, const std::vector<Entry>& entries) {
+  for (const auto& e : entries) {
+    put(out, e.body.size(), 4);
+    out.insert(out.end(), e.body.begin(), e.body.end());
+    out.insert(out.end(), e.chain.begin(), e.chain.end());
+  }
+}
+
+/// Reads `count` entries; false (and `error`) when one is malformed.
+inline bool get_entries(Reader& in, std::uint64_t count, std::vector<Entry>& out,
+                        const char* which, std::string& error) {
+  for (std::uint64_t i = 0; i < count && in.ok(); ++i) {
+    Entry e;
+    e.body = in.span(static_cast<std::size_t>(in.get(4)));
+    e.chain = in.bytes<kChainBytes>();
+    if (!in.ok()) break;
+    auto r = decode_body(e.body.data(), e.body.size());
+    if (!r) {
+      error = std::string(which) + " record " + std::to_string(i + 1) + " is malformed";
+      return false;
+    }
+    e.record = std::move(*r);
+    out.push_back(std::move(e));
+  }
+  return true;
+}
+
+}  // namespace detail
+
 inline std::vector<std::uint8_t> encode_log(const Log& log) {
   std::vector<std::uint8_t> out{'S', 'A', 'L', '1'};
-  detail::put(out, 1, 2);
+  detail::put(out, 2, 2);
   detail::put(out, log.capacity, 4);
   detail::put(out, log.entries.size(), 4);
   detail::put(out, log.dropped, 8);
   detail::put(out, log.tampered ? 1 : 0, 1);
   detail::put_text(out, log.finding);
   out.insert(out.end(), log.anchor.begin(), log.anchor.end());
-  for (const auto& e : log.entries) {
-    detail::put(out, e.body.size(), 4);
-    out.insert(out.end(), e.body.begin(), e.body.end());
-    out.insert(out.end(), e.chain.begin(), e.chain.end());
-  }
+  detail::put_entries(out, log.entries);
+  detail::put(out, log.events.capacity, 4);
+  detail::put(out, log.events.entries.size(), 4);
+  detail::put(out, log.events.coalesced, 8);
+  out.insert(out.end(), log.events.anchor.begin(), log.events.anchor.end());
+  detail::put_entries(out, log.events.entries);
   return out;
 }
 
@@ -206,8 +271,9 @@ inline std::optional<Log> decode_log(const std::uint8_t* data, std::size_t size,
     error = "not an audit log (no SAL1 header)";
     return std::nullopt;
   }
-  if (in.get(2) != 1) {
-    error = "audit log version is not 1";
+  const auto version = in.get(2);
+  if (version != 1 && version != 2) {
+    error = "audit log version " + std::to_string(version) + " is not 1 or 2";
     return std::nullopt;
   }
   Log log;
@@ -217,18 +283,13 @@ inline std::optional<Log> decode_log(const std::uint8_t* data, std::size_t size,
   log.tampered = in.get(1) != 0;
   log.finding = in.text();
   log.anchor = in.bytes<kChainBytes>();
-  for (std::uint64_t i = 0; i < count && in.ok(); ++i) {
-    Entry e;
-    e.body = in.span(static_cast<std::size_t>(in.get(4)));
-    e.chain = in.bytes<kChainBytes>();
-    if (!in.ok()) break;
-    auto r = decode_body(e.body.data(), e.body.size());
-    if (!r) {
-      error = "audit record " + std::to_string(i + 1) + " is malformed";
-      return std::nullopt;
-    }
-    e.record = std::move(*r);
-    log.entries.push_back(std::move(e));
+  if (!detail::get_entries(in, count, log.entries, "audit", error)) return std::nullopt;
+  if (version == 2 && in.ok()) {
+    log.events.capacity = static_cast<std::uint32_t>(in.get(4));
+    const auto events = in.get(4);
+    log.events.coalesced = in.get(8);
+    log.events.anchor = in.bytes<kChainBytes>();
+    if (!detail::get_entries(in, events, log.events.entries, "event", error)) return std::nullopt;
   }
   if (!in.ok() || in.left() != 0) {
     error = "audit log is truncated or has trailing bytes";
@@ -250,6 +311,8 @@ inline const char* kind_name(RecordKind k) {
     case RecordKind::plugin_updated: return "plugin-updated";
     case RecordKind::plugin_refused: return "plugin-refused";
     case RecordKind::tamper_found: return "TAMPER-FOUND";
+    case RecordKind::write_refused: return "write-refused";
+    case RecordKind::events_coalesced: return "repeated";
   }
   return "unknown";
 }
@@ -313,8 +376,10 @@ inline std::string format_record(const Record& r) {
   line += "  " + format_time(r.time_utc_ms, r.time_valid) + "  ";
   std::string kind = kind_name(r.kind);
   if (r.kind == RecordKind::parameter_changed) {
-    kind = r.parameter_class == 4 ? "calibration" : r.parameter_class == 3 ? "configuration"
-                                                                             : "operational";
+    kind = r.parameter_class == 4   ? "calibration"
+           : r.parameter_class == 3 ? "configuration"
+           : r.parameter_class == 5 ? "tariff"
+                                    : "operational";
   }
   kind.resize(14, ' ');
   line += kind;
@@ -322,6 +387,10 @@ inline std::string format_record(const Record& r) {
     line += obis_text(r.obis) + "  " + r.old_value + " -> " + r.new_value + "  by " +
             interface_name(r.via) + "/" + role_name(r.role);
     if (!r.who.empty() && r.who != interface_name(r.via)) line += " (" + r.who + ")";
+  } else if (r.kind == RecordKind::write_refused) {
+    line += obis_text(r.obis) + "  by " + interface_name(r.via) + "/" + role_name(r.role);
+    if (!r.who.empty() && r.who != interface_name(r.via)) line += " (" + r.who + ")";
+    line += "  " + r.old_value + ": " + r.new_value;
   } else {
     if (r.via != 0) line += std::string(interface_name(r.via)) + "  ";
     if (!r.old_value.empty() || !r.new_value.empty()) {
@@ -346,13 +415,27 @@ inline std::string format_report(const Log& log, const std::string& meter_id = {
   out += "   seq  cnt  date and time (UTC)    event         details\n";
   for (const auto& e : log.entries) out += format_record(e.record) + "\n";
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string head;
-  const Chain& last = log.entries.empty() ? log.anchor : log.entries.back().chain;
-  for (auto b : last) {
-    head += kHex[b >> 4];
-    head += kHex[b & 15];
-  }
-  out += "newest chain hash: " + head + "\n";
+  auto hex = [](const Chain& c) {
+    std::string h;
+    for (auto b : c) {
+      h += kHex[b >> 4];
+      h += kHex[b & 15];
+    }
+    return h;
+  };
+  out += "newest chain hash: " +
+         hex(log.entries.empty() ? log.anchor : log.entries.back().chain) + "\n";
+  if (log.events.capacity == 0) return out;
+  out += "EVENTS (power, time, failed logons, refused writes; the newest " +
+         std::to_string(log.events.capacity) + " kept)\n";
+  out += "records: " + std::to_string(log.events.entries.size()) + " of " +
+         std::to_string(log.events.capacity) + "; repeats counted: " +
+         std::to_string(log.events.coalesced) + "\n";
+  out += "   seq  cnt  date and time (UTC)    event         details\n";
+  for (const auto& e : log.events.entries) out += format_record(e.record) + "\n";
+  out += "newest event chain hash: " +
+         hex(log.events.entries.empty() ? log.events.anchor : log.events.entries.back().chain) +
+         "\n";
   return out;
 }
 
