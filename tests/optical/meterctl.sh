@@ -90,8 +90,25 @@ grep -q "timing constraint" "$out/step.out" "$out/step.err" ||
 if grep -q "invalid parameter" "$out/step.out" "$out/step.err"; then
   fail "a demand reset inside the lockout reads as an invalid parameter"
 fi
+grep -Eq "the meter says: .*locked out for another [0-9]+ s" "$out/step.err" ||
+  fail "a demand reset inside the lockout does not carry the meter's reason"
 
 ctl 0 --password dev-configurator multiplier 2
+
+# A 32-day calendar is longer than one procedure's parameters: meterctl writes it in pieces
+# (MP-7) and the whole of it arrives.
+days=""
+n=0
+while [ "$n" -lt 32 ]; do
+  n=$((n + 1))
+  days="$days\"weekend\", "
+done
+calendar="start = $(date -u +%F)
+days = [${days%, }]"
+[ "$(printf '%s' "$calendar" | wc -c)" -gt 255 ] || fail "the test's calendar fits one procedure"
+ctl 0 --password dev-configurator write 0-0:11.0.0 text "$calendar"
+ctl 0 --password dev-reader read 0-0:11.0.0
+[ "$(grep -o weekend "$out/step.out" | wc -l)" -eq 32 ] || fail "the 32-day calendar did not arrive whole"
 ctl 0 --password dev-reader read 0-0:128.8.0
 [ "$(value)" = "2" ] || fail "display multiplier is not 2"
 
@@ -100,8 +117,8 @@ ctl 0 --password dev-configurator seal
 ctl 0 identify
 grep -Eq '^seal: +sealed: electronic seal$' "$out/step.out" || fail "identify: the seal is not shown"
 ctl 9 --password dev-configurator billing reset +A
-[ "$(cat "$out/step.err")" = "meterctl: the meter is sealed: billing reset of +A was refused (dlk)" ] ||
-  fail "the sealed refusal is not worded as one"
+[ "$(cat "$out/step.err")" = "meterctl: the meter is sealed: billing reset of +A was refused (dlk); the meter says: object 0-0:128.7.1 is a sealed configuration parameter" ] ||
+  fail "the sealed refusal is not worded as one, with the meter's reason"
 ctl 8 --password dev-configurator unseal
 ctl 0 --password dev-calibrator unseal
 ctl 0 identify

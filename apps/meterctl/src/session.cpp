@@ -221,8 +221,23 @@ Outcome<Bytes> MeterSession::run_procedure(std::uint16_t number,
   Bytes request{static_cast<std::uint8_t>(number & 0xFF), static_cast<std::uint8_t>(number >> 8),
                 sequence};  // selector 0: the response is always posted in ST-8
   request.insert(request.end(), parameters.begin(), parameters.end());
+  // A refusal of the procedure's write (sealed, not allowed): the meter still posts its
+  // answer, with its reason, in ST-8.
+  auto with_reason = [&](Failure f) {
+    auto posted = client_.read(table::kProcedureResponse);
+    if (posted && posted->size() > kProcedureHeader && (*posted)[0] == request[0] &&
+        (*posted)[1] == request[1] && (*posted)[2] == sequence) {
+      f.message += "; the meter says: " +
+                   std::string(posted->begin() + kProcedureHeader, posted->end());
+    }
+    return f;
+  };
   if (auto written = client_.write(table::kProcedureInitiate, request); !written) {
-    return failure(written.error(), what);
+    const auto& e = written.error();
+    const bool refused = e.kind == c1218::ErrorKind::response &&
+                         (e.code == c1218::ResponseCode::dlk || e.code == c1218::ResponseCode::isc);
+    if (refused) return with_reason(failure(e, what));
+    return failure(e, what);
   }
   // ST-8 in one read, or in pieces when the negotiated packets cannot carry it at once.
   auto response = [&]() -> Outcome<Bytes> {
@@ -244,7 +259,12 @@ Outcome<Bytes> MeterSession::run_procedure(std::uint16_t number,
   const auto result = static_cast<c1219::ProcedureResult>(r[3]);
   last_result_ = result;
   if (result != c1219::ProcedureResult::completed) {
-    return describe_result(result, what, password_given());
+    // A refused write carries the meter's reason as the response data.
+    Failure f = describe_result(result, what, password_given());
+    if (r.size() > kProcedureHeader) {
+      f.message += "; the meter says: " + std::string(r.begin() + kProcedureHeader, r.end());
+    }
+    return f;
   }
   return Bytes(r.begin() + kProcedureHeader, r.end());
 }
@@ -310,12 +330,30 @@ Outcome<void> MeterSession::write_object(const Obis& id, const Value& value,
   Bytes parameters;
   put_obis(parameters, id);
   c1219::encode_value(value, parameters);
-  if (parameters.size() > c1219::kMaxProcedureParameters) {
-    return usage_error(fmt::format("{}: the value is {} octets too long for MP-6", what,
-                                   parameters.size() - c1219::kMaxProcedureParameters));
+  if (parameters.size() <= c1219::kMaxProcedureParameters) {
+    auto done = run_procedure(procedure::kWriteObject, parameters, what);
+    if (!done) return done.failure();
+    return {};
   }
-  auto done = run_procedure(procedure::kWriteObject, parameters, what);
-  if (!done) return done.failure();
+  // Too long for one procedure (a 32-day calendar, whole TOU tables): MP-7, in pieces.
+  const std::span<const std::uint8_t> encoded =
+      std::span<const std::uint8_t>(parameters).subspan(kObisSize);
+  if (encoded.size() > c1219::kMaxStagedValue) {
+    return usage_error(fmt::format("{}: the value is {} octets, the meter takes at most {}", what,
+                                   encoded.size(), c1219::kMaxStagedValue));
+  }
+  constexpr std::size_t kPiece = c1219::kMaxProcedureParameters - kObisSize - 1;
+  for (std::size_t at = 0; at < encoded.size(); at += kPiece) {
+    const std::size_t n = std::min(kPiece, encoded.size() - at);
+    Bytes piece;
+    put_obis(piece, id);
+    piece.push_back(static_cast<std::uint8_t>((at == 0 ? procedure::kPieceFirst : 0) |
+                                              (at + n == encoded.size() ? procedure::kPieceLast : 0)));
+    piece.insert(piece.end(), encoded.begin() + static_cast<std::ptrdiff_t>(at),
+                 encoded.begin() + static_cast<std::ptrdiff_t>(at + n));
+    auto done = run_procedure(procedure::kWriteObjectPiece, piece, what);
+    if (!done) return done.failure();
+  }
   return {};
 }
 

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include <fmt/format.h>
+
 #include <meter/c1219/objects.h>
 #include <meter/c1219/procedures.h>
 #include <meter/c1219/value_codec.h>
@@ -281,7 +283,9 @@ void CheckedEndpoint::check_size(std::uint16_t table, const Bytes& data) {
     case table::kEventLogData: {
       const Bytes st71 = read_ok(table::kActualLog);
       const std::size_t entries = le(st71, table == table::kHistoryLogData ? 5 : 7, 2);
-      check(data.size() == 11 + 29 * entries, "a log table's size disagrees with ST-71");
+      check(data.size() == 11 + 29 * entries,
+            fmt::format("ST-{}'s size {} disagrees with ST-71's {} entries", table, data.size(),
+                        entries));
       return;
     }
     case table::kObjectDirectory:

@@ -31,6 +31,7 @@ class HostObjects final : public c1219::ObjectSource {
   std::optional<c1219::ObjectMeta> meta(const c1219::Obis& id) override;
   std::optional<c1219::Value> read(const c1219::Obis& id) override;
   c1219::WriteOutcome write(const c1219::Obis& id, const c1219::Value& value) override;
+  std::string last_refusal() override { return host_.last_refusal(); }
   std::vector<c1219::Obis> objects() override;
 
  private:

@@ -3,6 +3,10 @@
 // one timer — the kernel thread is never blocked. One probe at a time: a new connection takes
 // the port over from an open one (a probe taken off and put back; tools such as termineter
 // open their next connection before they close the last), ending its session.
+//
+// A disabled port (0-0:128.6.4 false, seed 000) is inert: no listener, no descriptor, nothing
+// answered. It opens again when the object is set true, which the gate allows only on site with
+// the seal broken.
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,12 +46,94 @@ class OpticalPort {
     endpoint_ = std::make_unique<MeterEndpoint>(host_);
     server_ = std::make_unique<c1218::Server>(*endpoint_, server_config_);
     server_->set_log([this](std::string_view line) { host_.info(fmt::format("optical port: {}", line)); });
+    if (enabled()) {
+      open_transport();
+    } else {
+      where_ = "disabled";
+      host_.info("optical port disabled: not listening");
+    }
+    provide_objects();
+    // Enabled or disabled through the gate: applied after the write that did it has been
+    // answered, outside the port's own callbacks.
+    host_.on<meter_parameter_changed>([this](const meter_parameter_changed& e) {
+      if (!is_port_enabled_object(e.id)) return;
+      if (toggle_timer_ != 0) host_.cancel(toggle_timer_);
+      toggle_timer_ = host_.after(std::chrono::milliseconds(0), [this] {
+        toggle_timer_ = 0;
+        apply_enabled();
+      });
+    });
+    return Status::ok;
+  }
+
+  void stop() {
+    if (toggle_timer_ != 0) host_.cancel(toggle_timer_);
+    toggle_timer_ = 0;
+    close_transport();
+    server_.reset();
+    endpoint_.reset();
+  }
+
+ private:
+  static constexpr sdk::Obis kPortEnabled = obis("0-0:128.6.4");
+
+  static bool is_port_enabled_object(const meter_obis& id) {
+    return id.a == kPortEnabled.a && id.b == kPortEnabled.b && id.c == kPortEnabled.c &&
+           id.d == kPortEnabled.d && id.e == kPortEnabled.e;
+  }
+
+  bool enabled() const {
+    const auto v = host_.read(kPortEnabled);
+    const bool* on = v ? std::get_if<bool>(&*v) : nullptr;
+    return on == nullptr || *on;  // a kernel without the object has no way to disable it
+  }
+
+  void apply_enabled() {
+    if (draining_ && enabled()) {  // switched on again before the last session ended
+      draining_ = false;
+      close_transport();
+    }
+    const bool open = listener_ || connection_;
+    if (enabled() == open) return;
+    if (!open) {
+      try {
+        open_transport();
+      } catch (const sdk::ConfigError& e) {
+        host_.error(std::string("optical port enabled but cannot open: ") + e.what());
+      }
+      return;
+    }
+    if (connection_ && !draining_) {
+      // The session that switched the port off hears the answer (ST-8) before the link goes:
+      // no new connection from now on, the open one for a moment more.
+      draining_ = true;
+      if (listener_watch_ != 0) host_.unwatch(listener_watch_);
+      listener_watch_ = 0;
+      listener_.reset();
+      toggle_timer_ = host_.after(kDisableGrace, [this] {
+        toggle_timer_ = 0;
+        apply_enabled();
+      });
+      return;
+    }
+    draining_ = false;
+    close_transport();
+    where_ = "disabled";
+    host_.info("optical port disabled: not listening");
+  }
+
+  /// How long the session that disabled the port keeps its link to read the result.
+  static constexpr std::chrono::milliseconds kDisableGrace{1500};
+  bool draining_ = false;
+
+  void open_transport() {
     std::string error;
     if (settings_.kind == "tcp") {
       listener_ = listen_tcp(settings_.address, settings_.port, error);
       if (!listener_) fail(error.find("IPv4") != std::string::npos ? "address" : "port", error);
       where_ = fmt::format("tcp {}:{}", settings_.address, bound_port(listener_.get()));
-      host_.watch(listener_.get(), METER_IO_READABLE, [this](int, int) { accept_probe(); });
+      listener_watch_ =
+          host_.watch(listener_.get(), METER_IO_READABLE, [this](int, int) { accept_probe(); });
     } else if (settings_.kind == "pty") {
       std::string slave;
       Fd fd = open_pty(settings_.link, slave, error);
@@ -62,20 +148,17 @@ class OpticalPort {
       attach(std::move(fd));
     }
     host_.info("optical port on " + where_);
-    provide_objects();
-    return Status::ok;
   }
 
-  void stop() {
+  void close_transport() {
     if (timer_ != 0) host_.cancel(timer_);
     timer_ = 0;
     detach();
+    if (listener_watch_ != 0) host_.unwatch(listener_watch_);
+    listener_watch_ = 0;
     listener_.reset();
-    server_.reset();
-    endpoint_.reset();
   }
 
- private:
   /// The port cannot open as configured: a configuration error of setting `key`, so the meter
   /// does not start without the port its product carries.
   [[noreturn]] void fail(const std::string& key, const std::string& why) {
@@ -204,8 +287,10 @@ class OpticalPort {
   std::unique_ptr<c1218::Server> server_;
   Fd listener_;
   Fd connection_;
+  std::uint64_t listener_watch_ = 0;
   std::uint64_t watch_ = 0;
   std::uint64_t timer_ = 0;
+  std::uint64_t toggle_timer_ = 0;
   std::vector<std::uint8_t> pending_;
   std::string where_;
   std::uint64_t taken_over_ = 0;

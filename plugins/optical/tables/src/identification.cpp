@@ -80,8 +80,9 @@ TableBytes mode_status(MeterView& m) {
   if ((errors & objects::kErrorMeasurement) != 0) status |= kMeasurementError;
   if ((errors & objects::kErrorTimeUnknown) != 0) status |= kClockError;
   if ((errors & objects::kErrorStorage) != 0) status |= kNonvolatileMemoryFailure;
+  // Tamper detect is what the event logger found (a record altered, removed or the log
+  // replaced), never an unsealed meter: a meter shop works on unsealed meters every day.
   const auto seals = m.integer(objects::kSealState);
-  if (seals && *seals == 0) status |= kTamperDetect;  // no seal source is sealed
   if (auto audit = m.text(objects::kAuditStatus); audit && audit->find("TAMPERED") != std::string::npos) {
     status |= kTamperDetect | kSelfCheckError;
   }
@@ -99,6 +100,10 @@ TableBytes mode_status(MeterView& m) {
   if (m.boolean(objects::kTestLedActive).value_or(false)) mfg |= 1U << 5;
   if (m.has(objects::kEventLoggerReady) && !m.boolean(objects::kEventLoggerReady).value_or(true)) {
     mfg |= 1U << 6;
+  }
+  if (auto fill = m.integer(objects::kAuditFill);
+      fill && static_cast<std::uint64_t>(*fill) >= objects::kAuditWarnPercent) {
+    mfg |= 1U << 7;  // the change log is nearly full: read it out
   }
 
   Writer w;

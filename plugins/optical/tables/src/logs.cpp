@@ -1,6 +1,7 @@
 // Decade 7: ST-71 actual log, ST-72 events identification, ST-73/ST-75 log control and
-// ST-74/ST-76 history and event log data: both logs show the sealing_audit plugin's audit trail
-// (0-0:99.98.0), each record under the C12.19 event code that fits it.
+// ST-74/ST-76 history and event log data: the sealing_audit plugin's audit trail (0-0:99.98.0),
+// its change log as the history log and its event log as the event log, each record under the
+// C12.19 event code that fits it.
 #include <charconv>
 
 #include <meter/plugins/sealing_audit/audit_format.h>
@@ -34,10 +35,13 @@ constexpr int kLogonFailed = 0;
 constexpr int kPortLocked = 1;
 constexpr int kPluginLoaded = 2;
 constexpr int kPluginRefused = 3;
+constexpr int kWriteRefused = 4;
+constexpr int kRepeated = 5;
 
 const std::vector<int> kStdEvents{kPowerDown, kPowerUp, kTimeChangedNewTime, kProgrammed,
                                   kDemandReset, kReprogrammed, kTamper, kSealed, kUnsealed};
-const std::vector<int> kMfgEvents{kLogonFailed, kPortLocked, kPluginLoaded, kPluginRefused};
+const std::vector<int> kMfgEvents{kLogonFailed,   kPortLocked,    kPluginLoaded,
+                                  kPluginRefused, kWriteRefused, kRepeated};
 
 std::uint16_t event_code(const audit::Record& r) {
   switch (r.kind) {
@@ -56,17 +60,22 @@ std::uint16_t event_code(const audit::Record& r) {
     case audit::RecordKind::port_locked: return kManufacturerEvent | kPortLocked;
     case audit::RecordKind::plugin_loaded: return kManufacturerEvent | kPluginLoaded;
     case audit::RecordKind::plugin_refused: return kManufacturerEvent | kPluginRefused;
+    case audit::RecordKind::write_refused: return kManufacturerEvent | kWriteRefused;
+    case audit::RecordKind::events_coalesced: return kManufacturerEvent | kRepeated;
   }
   return kManufacturerEvent | 7;
 }
 
 std::size_t entry_size() { return 6 + 2 + 2 + 2 + 2 + kArgumentLength; }
 
-// Capacity from the status text ("12 of 40 records, ..."): reading it marks nothing read.
-std::optional<std::uint32_t> capacity_from_status(MeterView& m) {
+// A capacity from the status text ("12 of 40 records, ...; events: 3 of 200, ..."): reading it
+// marks nothing read. `after` is where that log's part starts ("" for the change log).
+std::optional<std::uint32_t> capacity_from_status(MeterView& m, const char* after) {
   auto s = m.text(objects::kAuditStatus);
   if (!s) return std::nullopt;
-  const auto of = s->find(" of ");
+  const auto part = s->find(after);
+  if (part == std::string::npos) return std::nullopt;
+  const auto of = s->find(" of ", part);
   if (of == std::string::npos) return std::nullopt;
   std::uint32_t capacity = 0;
   const char* first = s->data() + of + 4;
@@ -78,16 +87,19 @@ std::optional<std::uint32_t> capacity_from_status(MeterView& m) {
 }  // namespace
 
 TableBytes actual_log(MeterView& m) {
-  auto capacity = capacity_from_status(m);
-  if (!capacity) {
+  auto capacity = capacity_from_status(m, "");
+  auto event_capacity = capacity_from_status(m, "events: ");
+  if (!capacity || !event_capacity) {
     std::string error;
     auto bytes = m.octets(objects::kAuditLog);
     if (!bytes) return {ResponseCode::isc, {}};
     auto log = audit::decode_log(bytes->data(), bytes->size(), error);
     if (!log) return {ResponseCode::err, {}};
     capacity = log->capacity;
+    event_capacity = log->events.capacity;
   }
   const auto entries = std::min<std::uint32_t>(*capacity, 0xFFFF);
+  const auto events = std::min<std::uint32_t>(*event_capacity, 0xFFFF);
   Writer w;
   w.u8(kLogFlags);
   w.u8(kStdEventOctets);
@@ -95,7 +107,7 @@ TableBytes actual_log(MeterView& m) {
   w.u8(kArgumentLength);  // HIST_DATA_LENGTH
   w.u8(kArgumentLength);  // EVENT_DATA_LENGTH
   w.u16(entries);         // NBR_HISTORY_ENTRIES
-  w.u16(entries);         // NBR_EVENT_ENTRIES
+  w.u16(events);          // NBR_EVENT_ENTRIES
   return {ResponseCode::ok, w.take()};
 }
 
@@ -114,22 +126,24 @@ TableBytes log_control(MeterView&) {
   return {ResponseCode::ok, w.take()};
 }
 
-TableBytes log_data(MeterView& m) {
+TableBytes log_data(MeterView& m, LogPart part) {
   auto bytes = m.octets(objects::kAuditLog);
   if (!bytes) return {ResponseCode::isc, {}};
   std::string error;
-  auto log = audit::decode_log(bytes->data(), bytes->size(), error);
-  if (!log) return {ResponseCode::err, {}};
+  auto decoded = audit::decode_log(bytes->data(), bytes->size(), error);
+  if (!decoded) return {ResponseCode::err, {}};
+  const bool history = part == LogPart::history;
+  const std::vector<audit::Entry>& entries = history ? decoded->entries : decoded->events.entries;
+  const std::uint32_t log_capacity = history ? decoded->capacity : decoded->events.capacity;
   const std::uint32_t capacity = std::min<std::uint32_t>(
-      std::max<std::uint32_t>(log->capacity, static_cast<std::uint32_t>(log->entries.size())),
-      0xFFFF);
-  const std::size_t first = log->entries.size() > capacity ? log->entries.size() - capacity : 0;
-  const std::size_t valid = log->entries.size() - first;
-  const std::uint64_t last_seq = valid == 0 ? 0 : log->entries.back().record.sequence;
+      std::max<std::uint32_t>(log_capacity, static_cast<std::uint32_t>(entries.size())), 0xFFFF);
+  const std::size_t first = entries.size() > capacity ? entries.size() - capacity : 0;
+  const std::size_t valid = entries.size() - first;
+  const std::uint64_t last_seq = valid == 0 ? 0 : entries.back().record.sequence;
 
   Writer w;
   unsigned flags = (1U << 2) | (1U << 3);  // circular, inhibit overflow
-  if (log->dropped > 0) flags |= 1U << 1;  // records were lost
+  if (history && decoded->dropped > 0) flags |= 1U << 1;  // records were lost
   w.u8(flags);
   w.u16(valid);
   w.u16(valid == 0 ? 0 : (last_seq - 1) % capacity);  // LAST_ENTRY_ELEMENT
@@ -138,8 +152,8 @@ TableBytes log_data(MeterView& m) {
   const std::size_t header = w.size();
   w.zeros(capacity * entry_size());
   std::vector<std::uint8_t>& out = w.bytes_out();
-  for (std::size_t i = first; i < log->entries.size(); ++i) {
-    const audit::Record& r = log->entries[i].record;
+  for (std::size_t i = first; i < entries.size(); ++i) {
+    const audit::Record& r = entries[i].record;
     Writer e;
     if (r.time_valid) {
       const std::int64_t s = r.time_utc_ms >= 0 ? r.time_utc_ms / 1000 : (r.time_utc_ms - 999) / 1000;

@@ -55,7 +55,7 @@ class MeterView {
   std::vector<int> std_tables_written();
   std::vector<int> mfg_tables_written() { return {}; }
   static std::vector<int> std_procedures() { return {procedure::kRemoteReset, procedure::kSetDateTime}; }
-  static std::vector<int> mfg_procedures() { return {0, 1, 2, 3, 4, 5, 6}; }
+  static std::vector<int> mfg_procedures() { return {0, 1, 2, 3, 4, 5, 6, 7}; }
 
  private:
   ObjectSource& source_;
@@ -97,13 +97,16 @@ TableBytes load_profile_scaling(MeterView& m);  // MT-3
 TableBytes actual_log(MeterView& m);             // ST-71
 TableBytes events_identification(MeterView& m);  // ST-72
 TableBytes log_control(MeterView& m);            // ST-73 and ST-75
-TableBytes log_data(MeterView& m);               // ST-74 and ST-76
+/// The two logs of the audit trail: its change log and its event log.
+enum class LogPart : std::uint8_t { history = 1, events };
+TableBytes log_data(MeterView& m, LogPart part);  // ST-74 (history), ST-76 (events)
 // directory.cpp
 TableBytes object_directory(MeterView& m);                   // MT-0
 TableBytes object_value(MeterView& m, const std::optional<Obis>& selected);  // MT-2
 TableBytes nameplate(MeterView& m);                          // MT-4
 // procedures.cpp: runs one ST-7 request; returns the write's code and sets the ST-8 bytes.
 ResponseCode run_procedure(MeterView& m, std::span<const std::uint8_t> request,
-                           std::vector<std::uint8_t>& response, std::optional<Obis>& selected);
+                           std::vector<std::uint8_t>& response, std::optional<Obis>& selected,
+                           StagedWrite& staged);
 
 }  // namespace meter::c1219::detail

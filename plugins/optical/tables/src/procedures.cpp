@@ -38,10 +38,23 @@ Outcome from_write(WriteOutcome w) {
   return outcome(ProcedureResult::not_fully_completed);
 }
 
+// A write's outcome, and for a refusal the meter's reason as RESP_DATA_RCD (text, cut to what
+// ST-8 carries), so the meter shop reads why.
+Outcome written(MeterView& m, WriteOutcome w) {
+  Outcome o = from_write(w);
+  if (w != WriteOutcome::done) {
+    const std::string reason = m.source().last_refusal();
+    o.data.assign(reason.begin(),
+                  reason.begin() + static_cast<std::ptrdiff_t>(
+                                       std::min<std::size_t>(reason.size(), kMaxResponseData)));
+  }
+  return o;
+}
+
 // Writes a fixed object of the meter: a meter without it has another setup.
 Outcome write_object(MeterView& m, const Obis& id, const Value& v) {
   if (!m.has(id)) return outcome(ProcedureResult::conflict_with_setup);
-  return from_write(m.source().write(id, v));
+  return written(m, m.source().write(id, v));
 }
 
 Outcome remote_reset(MeterView& m, Reader& in) {
@@ -155,13 +168,42 @@ Outcome write_any_object(MeterView& m, Reader& in) {
   std::string error;
   auto decoded = decode_value(in.rest(), error);
   if (!decoded || decoded->size != in.left()) return outcome(ProcedureResult::invalid_parameter);
-  return from_write(m.source().write(*id, decoded->value));
+  return written(m, m.source().write(*id, decoded->value));
+}
+
+Outcome write_object_piece(MeterView& m, Reader& in, StagedWrite& staged) {
+  const auto id = in.obis();
+  const auto flags = static_cast<std::uint8_t>(in.get(1));
+  auto drop = [&staged] {
+    staged.id.reset();
+    staged.bytes.clear();
+    return outcome(ProcedureResult::invalid_parameter);
+  };
+  if (!id || !in.ok()) return drop();
+  if ((flags & procedure::kPieceFirst) != 0) {
+    staged.id = *id;
+    staged.bytes.clear();
+  } else if (!staged.id || !(*staged.id == *id)) {
+    return drop();  // a piece without its first, or of another object
+  }
+  const auto piece = in.rest();
+  if (staged.bytes.size() + piece.size() > kMaxStagedValue) return drop();
+  staged.bytes.insert(staged.bytes.end(), piece.begin(), piece.end());
+  if ((flags & procedure::kPieceLast) == 0) return outcome(ProcedureResult::completed);
+  const std::vector<std::uint8_t> whole = std::move(staged.bytes);
+  staged.id.reset();
+  staged.bytes.clear();
+  std::string error;
+  auto decoded = decode_value(whole, error);
+  if (!decoded || decoded->size != whole.size()) return outcome(ProcedureResult::invalid_parameter);
+  return written(m, m.source().write(*id, decoded->value));
 }
 
 }  // namespace
 
 ResponseCode run_procedure(MeterView& m, std::span<const std::uint8_t> request,
-                           std::vector<std::uint8_t>& response, std::optional<Obis>& selected) {
+                           std::vector<std::uint8_t>& response, std::optional<Obis>& selected,
+                           StagedWrite& staged) {
   Reader in(request);
   const auto idb = static_cast<std::uint16_t>(in.get(2));
   const auto sequence = static_cast<std::uint8_t>(in.get(1));
@@ -179,6 +221,7 @@ ResponseCode run_procedure(MeterView& m, std::span<const std::uint8_t> request,
     case procedure::kDisplayMultiplier: o = display_multiplier(m, in); break;
     case procedure::kReadObject: o = read_object(m, in, selected); break;
     case procedure::kWriteObject: o = write_any_object(m, in); break;
+    case procedure::kWriteObjectPiece: o = write_object_piece(m, in, staged); break;
     default: o = outcome(ProcedureResult::unrecognized); break;
   }
   Writer w;

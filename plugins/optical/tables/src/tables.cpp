@@ -142,8 +142,8 @@ Tables::Built Tables::build(std::uint16_t table_id) {
     case table::kEventsIdentification: t = detail::events_identification(m); break;
     case table::kHistoryLogControl:
     case table::kEventLogControl: t = detail::log_control(m); break;
-    case table::kHistoryLogData:
-    case table::kEventLogData: t = detail::log_data(m); break;
+    case table::kHistoryLogData: t = detail::log_data(m, detail::LogPart::history); break;
+    case table::kEventLogData: t = detail::log_data(m, detail::LogPart::events); break;
     case table::kObjectDirectory: t = detail::object_directory(m); break;
     case table::kSources: t = detail::sources(m); break;
     case table::kObjectValue: t = detail::object_value(m, selected_); break;
@@ -187,7 +187,7 @@ ResponseCode Tables::write(std::uint16_t table_id, std::uint32_t offset,
 ResponseCode Tables::run_procedure(std::span<const std::uint8_t> request) {
   detail::MeterView m(source_, identification_);
   std::vector<std::uint8_t> response;
-  const ResponseCode code = detail::run_procedure(m, request, response, selected_);
+  const ResponseCode code = detail::run_procedure(m, request, response, selected_, staged_);
   // SELECTOR (bits 12..15): 0 and 3 post the response, 1 only an exception, 2 never.
   const unsigned selector = request[1] >> 4U;
   const bool completed = response[3] == static_cast<std::uint8_t>(ProcedureResult::completed);

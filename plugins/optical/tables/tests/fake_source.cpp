@@ -105,6 +105,7 @@ lp::Profile test_profile() {
 audit::Log test_log() {
   audit::Log log;
   log.capacity = 40;
+  log.events.capacity = 200;
   auto add = [&log](audit::Record r) {
     audit::Entry e;
     e.body = audit::encode_body(r);
@@ -250,7 +251,8 @@ void fill_meter(FakeSource& s) {
   log.read_roles = kReader | kConfigurator | kCalibrator;
   s.add(log, Value{audit::encode_log(test_log())});
   s.add(reg(obis("0-0:99.98.1"), METER_VALUE_TEXT),
-        Value{std::string("5 of 40 records, 0 lost because full, recording; chain intact")});
+        Value{std::string("5 of 40 records, 0 lost because full, recording; chain intact; "
+                                      "events: 0 of 200, 0 repeats counted, chain intact")});
   s.add(reg(obis("0-0:128.6.6"), METER_VALUE_BOOLEAN), Value{true});
 }
 

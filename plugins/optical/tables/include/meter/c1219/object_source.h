@@ -50,6 +50,9 @@ class ObjectSource {
   virtual std::optional<Value> read(const Obis& id) = 0;
   /// Writes through the parameter gate with the session's role and interface (optical port).
   virtual WriteOutcome write(const Obis& id, const Value& value) = 0;
+  /// Why the last write was refused, as the meter says it (empty when it was done, or when
+  /// the source cannot say): an answer carries it to the meter shop's tool.
+  virtual std::string last_refusal() { return {}; }
   /// Every object in the registry, in the registry's order.
   virtual std::vector<Obis> objects() = 0;
 };

@@ -60,6 +60,9 @@ inline constexpr auto kLoadProfile = obis("1-0:99.1.0");
 // Plugin sealing_audit.
 inline constexpr auto kAuditLog = obis("0-0:99.98.0");
 inline constexpr auto kAuditStatus = obis("0-0:99.98.1");
+inline constexpr auto kAuditFill = obis("0-0:99.98.2");
+/// From this fill (%) ST-3 sets its "log nearly full" manufacturer bit.
+inline constexpr std::uint64_t kAuditWarnPercent = 90;
 inline constexpr auto kEventLoggerReady = obis("0-0:128.6.6");
 
 }  // namespace meter::c1219::objects

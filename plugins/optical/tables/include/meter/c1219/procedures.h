@@ -37,7 +37,18 @@ inline constexpr std::uint16_t kDisplayMultiplier = kManufacturer + 4;
 inline constexpr std::uint16_t kReadObject = kManufacturer + 5;
 /// MP-6: OBIS (6 bytes) and a value (value encoding): writes the object through the gate.
 inline constexpr std::uint16_t kWriteObject = kManufacturer + 6;
+/// MP-7: OBIS (6 bytes), u8 flags (bit 0 the first piece, bit 1 the last), then a piece of a
+/// value's encoding: a value too long for MP-6 (a 32-day calendar, whole TOU tables) written in
+/// pieces; the last piece writes the object through the gate as MP-6 does. A piece for another
+/// object than the first, or past kMaxStagedValue octets, is an invalid parameter and drops
+/// what was staged.
+inline constexpr std::uint16_t kWriteObjectPiece = kManufacturer + 7;
+inline constexpr std::uint8_t kPieceFirst = 1;
+inline constexpr std::uint8_t kPieceLast = 2;
 }  // namespace procedure
+
+/// The longest value MP-7 stages, in octets.
+inline constexpr std::size_t kMaxStagedValue = 16384;
 
 /// Longest procedure parameter list (ST-0 MAX_PROC_PARM_LENGTH) and response (MAX_RESP_DATA_LEN).
 inline constexpr std::uint8_t kMaxProcedureParameters = 255;

@@ -22,6 +22,12 @@ using ResponseCode = c1218::ResponseCode;
 using c1218::to_string;
 
 /// Table numbers: standard tables 0..2047, manufacturer tables 2048 + n (MT-n).
+/// A value written in pieces with MP-7, until its last piece (one session's).
+struct StagedWrite {
+  std::optional<Obis> id;
+  std::vector<std::uint8_t> bytes;
+};
+
 namespace table {
 inline constexpr std::uint16_t kGeneralConfiguration = 0;
 inline constexpr std::uint16_t kManufacturerIdentification = 1;
@@ -91,6 +97,7 @@ class Tables {
   Identification identification_;
   std::optional<std::vector<std::uint8_t>> procedure_response_;  // ST-8
   std::optional<Obis> selected_;                                  // MT-2
+  StagedWrite staged_;                                            // MP-7
 };
 
 }  // namespace meter::c1219
