@@ -54,12 +54,15 @@ boards::Happening to_board(const kernel::config::Happening& h) {
            : h.kind == K::voltage_sag  ? B::voltage_sag
            : h.kind == K::seal_broken  ? B::seal_broken
            : h.kind == K::seal_applied ? B::seal_applied
+           : h.kind == K::optical_port_button ? B::optical_port_button
                                        : B::time_jump;
   b.seal = h.seal;
   b.at = h.at;
   b.length = h.length;
   b.sag_fraction = h.sag_fraction;
   b.jump = h.jump;
+  b.rtc_lost = h.rtc_lost;
+  b.rtc_error = h.rtc_error;
   return b;
 }
 
@@ -220,6 +223,63 @@ std::string located(const kernel::config::Place& at, std::string message) {
   return kernel::config::Diagnostic{at.file, at.line, at.column, std::move(message)}.to_string();
 }
 
+/// A plugin's settings as one canonical text (toml++ writes a table's keys in order).
+std::string settings_text(const toml::table& settings) {
+  std::ostringstream out;
+  out << toml::toml_formatter{settings};
+  return out.str();
+}
+
+/// The top-level settings in which two canonical texts differ, for a person: "seasons, holidays".
+std::string changed_settings(const std::string& kept, const toml::table& now) {
+  toml::table before;
+  try {
+    before = toml::parse(kept);
+  } catch (const toml::parse_error&) {
+    return "all of them";
+  }
+  // One setting as text: toml++ compares nodes of a known type only.
+  const auto one = [](const toml::table& t, std::string_view key) {
+    toml::table single;
+    if (const auto* node = t.get(key)) {
+      node->visit([&](const auto& v) { single.insert(key, v); });
+    }
+    return settings_text(single);
+  };
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : now) {
+    if (before.get(key.str()) == nullptr || one(before, key.str()) != one(now, key.str())) {
+      keys.emplace_back(key.str());
+    }
+  }
+  for (const auto& [key, value] : before) {
+    if (now.get(key.str()) == nullptr) keys.emplace_back(std::string(key.str()) + " (removed)");
+  }
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+  return out.empty() ? "their layout" : out;
+}
+
+/// The legally relevant plugins' settings are the meter's, kept with its counters: a site file
+/// that changes them is a counted configuration change, refused while the meter is sealed
+/// (docs/sealing.md). Returns the refusals, placed at the first setting that differs.
+std::vector<std::string> settings_changes(const Setup& s, const kernel::PluginHost& host,
+                                          kernel::ParameterGate& gate, bool checking) {
+  std::vector<std::string> out;
+  for (const auto& entry : s.sku.plugins) {
+    if (!entry.legally_relevant || !host.status(entry.id)) continue;
+    const auto text = settings_text(entry.settings);
+    const auto kept = gate.kept_settings(entry.id);
+    const auto what = kept ? changed_settings(*kept, entry.settings) : std::string();
+    if (auto done = gate.settings(entry.id, text, what, checking); !done) {
+      const auto first = what.substr(0, what.find(','));
+      out.push_back(located(entry.place_of(first.substr(0, first.find(' '))),
+                            fmt::format("plugin {}: {}", entry.id, done.error().message)));
+    }
+  }
+  return out;
+}
+
 /// The configuration errors the loader cannot see, found once the plugins are created: rules a
 /// plugin checks itself (placed where the setting was written), and display items that name an
 /// object neither the kernel nor a plugin of the SKU provides. While checking, a plugin refused
@@ -320,11 +380,17 @@ class PoweredMeter {
                                                                const kernel::TimeSource& time,
                                                                kernel::NvmStore& nvm,
                                                                kernel::RelayDriver* relays,
+                                                               const boards::SealSwitches& seals,
+                                                               bool rtc_kept_time,
                                                                std::ostream& err,
                                                                std::vector<std::string>& refused) {
     // Read before this start writes anything: whether a complete start was ever made.
     const bool in_service = !o.check_only && commissioned(nvm);
-    auto meter = kernel::Meter::create(s.meter, time);
+    // A board without a battery-backed clock, or one whose battery did not last the outage,
+    // powers up not knowing the time: TOU bills tier C until a time is set through a port.
+    auto meter_config = s.meter;
+    meter_config.time_valid = s.board.hardware.rtc && rtc_kept_time;
+    auto meter = kernel::Meter::create(meter_config, time);
     if (!meter) return meter.error();
     auto pm = std::unique_ptr<PoweredMeter>(new PoweredMeter(std::move(*meter)));
     auto& m = *pm->meter_;
@@ -388,7 +454,11 @@ class PoweredMeter {
     if (!o.check_only && refused.empty()) {
       pm->host_->start_all();
       refused = configuration_errors(s, *pm->host_, m.objects(), false, in_service);
+      // The board's seals as they are now, heard by the event logger, before the settings
+      // are judged by them.
+      boards::apply_seal_switches(seals, m.gate());
     }
+    if (refused.empty()) refused = settings_changes(s, *pm->host_, m.gate(), o.check_only);
     if (in_service) {
       for (const auto& r : pm->host_->refusals()) {
         const auto entry = std::find_if(s.sku.plugins.begin(), s.sku.plugins.end(),
@@ -571,7 +641,8 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
   st->virtual_time = std::make_unique<kernel::VirtualTimeSource>(
       kernel::Persistence::stored_time(*st->store).value_or(st->setup.site.simulation.start));
   std::vector<std::string> refused;
-  auto powered = PoweredMeter::power_up(st->setup, o, st->time(), *st->store, st->relays.get(), err,
+  auto powered = PoweredMeter::power_up(st->setup, o, st->time(), *st->store, st->relays.get(),
+                                        st->driver->seal_switches(st->time().utc()), true, err,
                                         refused);
   if (!powered) {
     fmt::print(err, "meterd: {}\n", powered.error().message);
@@ -638,14 +709,28 @@ bool MeterRun::step() {
     if (h.kind == boards::Happening::Kind::time_jump) {
       auto& clock = meter().clock();
       clock.set_time(clock.now() + h.jump);
+    } else if (h.kind == boards::Happening::Kind::optical_port_button &&
+               !meter().gate().optical_port_enabled()) {
+      // The button is on the board, under the cover: the local button interface, on site.
+      auto on = meter().gate().write(
+          kernel::ParameterGate::kOpticalPortEnabled, kernel::Value{true},
+          kernel::Requester{kernel::Interface::local_button, kernel::Role::configurator,
+                            "local-button"});
+      fmt::print(*st.err, "meterd: local button: {}\n",
+                 on ? "the optical port is switched on"
+                    : "the optical port stays off: " + on.error().message);
     } else if (h.kind == boards::Happening::Kind::power_failure && st.simulating()) {
       // The supply goes: an orderly save, the meter dies, and comes back from its store.
       power_fail();
       st.powered.reset();
       st.virtual_time->advance(h.length);
+      // The board's clock as the outage left it: running on its battery, drifted, or lost.
+      st.virtual_time->skew(h.rtc_error);
       std::vector<std::string> refused;
       auto powered = PoweredMeter::power_up(st.setup, st.options, st.time(), *st.store,
-                                            st.relays.get(), *st.err, refused);
+                                            st.relays.get(),
+                                            st.driver->seal_switches(st.time().utc()),
+                                            !h.rtc_lost, *st.err, refused);
       if (!powered) {
         fmt::print(*st.err, "meterd: cannot power up again: {}\n", powered.error().message);
         return false;

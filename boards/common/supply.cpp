@@ -21,6 +21,7 @@ std::string_view kind_name(Happening::Kind k) {
     case Happening::Kind::time_jump: return "time_jump";
     case Happening::Kind::seal_broken: return "seal_broken";
     case Happening::Kind::seal_applied: return "seal_applied";
+    case Happening::Kind::optical_port_button: return "optical_port_button";
   }
   return "unknown";
 }
@@ -51,6 +52,7 @@ kernel::Result<Supply> Supply::create(std::vector<Happening> happenings) {
       case Happening::Kind::time_jump:
       case Happening::Kind::seal_broken:   // the board's seal switches (seals.h), not the supply
       case Happening::Kind::seal_applied:
+      case Happening::Kind::optical_port_button:  // the meter's, not the supply's
         break;
       default:
         return kernel::fail(fmt::format("happening {}: unknown kind {}", i,

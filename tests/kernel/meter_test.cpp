@@ -238,9 +238,9 @@ TEST(Meter, KernelObjectsAreReadableWithUnitsAndScalers) {
   auto f = reg.read(kernel::obis("1-0:14.7.0"), kernel::Role::public_read);
   EXPECT_NEAR(std::get<double>(*f), 60.0, 0.01);
   EXPECT_EQ(kernel::to_display_string(*info, kernel::Value{std::int64_t{1234567}}), "1234.567 Wh");
-  // 41 + the gate's 8 (seal, counters, RC mode, electronic seal ...) + 2 billing presets + the
-  // display multiplier
-  EXPECT_EQ(reg.size(), 52u);
+  // 41 + the gate's 9 (seal, counters, RC mode, electronic seal, plugin settings ...) + 2
+  // billing presets + the display multiplier
+  EXPECT_EQ(reg.size(), 53u);
 }
 
 TEST(Meter, MidnightIsPublishedAfterTheTickThatEndsTheDay) {
@@ -381,7 +381,8 @@ TEST(Meter, WritingTheClockSetsLocalOrUtcTimeThroughTheClock) {
               kernel::Value{std::string("2026-07-01 12:00:00 EDT")});
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].new_value, "2026-07-01 12:00:00");
-  EXPECT_FALSE(changes[0].counter) << "operational: no counter step";
+  // The clock decides which TOU register a tick's energy goes to: a tariff parameter.
+  EXPECT_TRUE(changes[0].counter) << "tariff: the configuration counter steps";
 
   ASSERT_TRUE(gate.write(Meter::kClock, kernel::Value{std::string("2026-01-15T09:30:00Z")},
                          kernel::Requester{kernel::Interface::comms, kernel::Role::calibrator,

@@ -3,7 +3,8 @@
 # free 127.0.0.1 port, meterd in real time with config/skus/tou-demand-rf.toml and a site
 # pointing at that port, mosquitto_sub as the head-end. A reading and the birth arrive; a ping
 # and a demand reset (the development configurator password) are answered ok and a wrong
-# password is denied; SIGTERM (a power failure) brings the last gasp and an offline status;
+# password is denied; a billing preset, a -A reset and switching the optical port off are
+# refused through comms; SIGTERM (a power failure) brings the last gasp and an offline status;
 # a meter killed outright leaves the will. Every wait is bounded; everything started is stopped.
 #   head_end.sh MeterD SOURCE_DIR OUT_DIR
 set -eu
@@ -108,6 +109,20 @@ grep -E "^$base/reply .*\"id\":\"e2e-again\"" "$out/sub.log" | grep -q '"status"
   fail "a demand reset in its lockout is not answered unavailable"
 grep -E "^$base/reply .*\"id\":\"e2e-again\"" "$out/sub.log" | grep -Eq '"error":"[^"]*locked out for another [0-9]+ s' ||
   fail "a demand reset in its lockout is not answered with the reason"
+
+# Billing reset and preset, and the optical port's switch, are the meter shop's, on site (seed
+# 000): refused through comms even with the configurator's password, with the reason.
+for cmd in 'e2e-preset","password":"dev-configurator","action":"write","obis":"0-0:128.7.1","value":777000000' \
+           'e2e-reset-export","password":"dev-configurator","action":"write","obis":"0-0:128.7.2","value":0' \
+           'e2e-port-off","password":"dev-configurator","action":"write","obis":"0-0:128.6.4","value":false'; do
+  id=${cmd%%\"*}
+  send "{\"id\":\"$cmd}"
+  wait_for "$out/sub.log" "^$base/reply .*\"id\":\"$id\"" 10
+  grep -E "^$base/reply .*\"id\":\"$id\"" "$out/sub.log" | grep -q '"status":"denied"' ||
+    fail "$id through comms is not denied"
+  grep -E "^$base/reply .*\"id\":\"$id\"" "$out/sub.log" | grep -q 'only on site' ||
+    fail "$id through comms is not refused as a site-only change"
+done
 
 send '{"id":"e2e-bad","action":"demand-reset","now":true}'
 wait_for "$out/sub.log" "^$base/reply .*\"id\":\"e2e-bad\".*\"status\":\"invalid\"" 10

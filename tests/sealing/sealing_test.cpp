@@ -12,8 +12,11 @@
 //  - the meter shop's kernel parameters: the display multiplier and the clock.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "meter/boards/seals.h"
@@ -104,6 +107,7 @@ struct Powered {
       spec.id = "sealing_audit";
       spec.config.insert("capacity_records", 1000);
       spec.config.insert("when_full", "overwrite-read");
+      spec.config.insert("repeat_period_s", 60);
       auto loaded = host->load(spec);
       EXPECT_TRUE(loaded) << loaded.error().message;
       EXPECT_EQ(host->start_all(), 1u);
@@ -143,13 +147,17 @@ struct Powered {
 struct Cell {
   Obis id;
   Interface via;
-  bool sealed;
+  std::optional<kernel::SealKind> seal;  ///< the one seal applied, or none
   Role role;
+  bool sealed() const { return seal.has_value(); }
 };
 
 std::string describe(const Cell& c) {
-  return c.id.to_string() + " via " + std::string(kernel::to_string(c.via)) +
-         (c.sealed ? " sealed" : " unsealed") + " as " + std::string(kernel::to_string(c.role));
+  return c.id.to_string() + " via " + std::string(kernel::to_string(c.via)) + " " +
+         kernel::describe_seal(c.seal ? static_cast<std::uint8_t>(
+                                            1u << (static_cast<unsigned>(*c.seal) - 1))
+                                      : 0) +
+         " as " + std::string(kernel::to_string(c.role));
 }
 
 /// What the rules (gate.h) allow.
@@ -159,20 +167,35 @@ bool allowed(const kernel::ObjectInfo& info, const Cell& c, std::int64_t categor
   if (c.via == Interface::optical_port && c.role != Role::public_read && !optical_enabled) {
     return false;  // no logon through a disabled port
   }
-  if (info.id == ParameterGate::kOpticalPortEnabled && std::get<bool>(value) && c.sealed) {
+  // The sealing plug covers the port: nothing is written through it (seed 004).
+  if (c.via == Interface::optical_port && c.seal == kernel::SealKind::optical_plug) return false;
+  // Billing reset and preset and the optical port's switch are the site's (seed 000).
+  const bool site_only = info.id == kernel::Meter::kImportPreset ||
+                         info.id == kernel::Meter::kExportPreset ||
+                         info.id == ParameterGate::kOpticalPortEnabled;
+  if (site_only && (c.via == Interface::comms || c.via == Interface::plugin)) return false;
+  if (info.id == ParameterGate::kOpticalPortEnabled && std::get<bool>(value) && c.sealed()) {
     return false;
   }
+  // A tariff parameter the product does not seal is counted, not sealed.
+  if (info.parameter_class == ParameterClass::tariff) return true;
   const bool calibration = info.parameter_class == ParameterClass::calibration;
   if (c.via == Interface::comms) {
     if (category == 1) return false;
-    if (category == 2) return !c.sealed;
-    return !c.sealed || !calibration;
+    if (category == 2) return !c.sealed();
+    return !c.sealed() || !calibration;
   }
-  return !c.sealed;
+  return !c.sealed();
 }
 
 Value next_value(const kernel::ObjectInfo& info, const Value& v) {
   if (const auto* b = std::get_if<bool>(&v)) return Value{!*b};
+  if (info.id == kernel::Meter::kClock) {
+    static int minute = 0;  // a new time for every cell
+    ++minute;
+    return Value{fmt::format("2026-06-{:02} {:02}:{:02}:00", 1 + minute / 1440 % 28,
+                             minute / 60 % 24, minute % 60)};
+  }
   const auto n = std::get<std::int64_t>(v);
   if (info.id == kernel::Meter::kDisplayMultiplier) return Value{n % 240 + 1};  // 1..240
   return Value{n + 1000};
@@ -193,14 +216,14 @@ TEST_P(Matrix, OnlyAllowedCellsChangeAndEachChangeLeavesOneRecordAndOneCounterSt
 
   std::vector<const kernel::ObjectInfo*> sealable;
   for (const auto* info : objects.list()) {
-    if (kernel::is_sealable(info->parameter_class)) sealable.push_back(info);
+    if (kernel::is_counted(info->parameter_class)) sealable.push_back(info);
   }
-  // The kernel's four (optical port, +A and -A preset, display multiplier) and the
-  // calibration gain.
-  ASSERT_EQ(sealable.size(), 5u);
+  // The kernel's four sealable ones (optical port, +A and -A preset, display multiplier), the
+  // clock (a tariff parameter: counted) and the calibration gain.
+  ASSERT_EQ(sealable.size(), 6u);
   EXPECT_EQ(std::get<std::uint64_t>(*objects.read(ParameterGate::kSealableParameters,
                                                   Role::public_read)),
-            5u);
+            6u);
 
   const std::map<Role, const char*> passwords{
       {Role::reader, "read-pw"}, {Role::configurator, "config-pw"}, {Role::calibrator, "cal-pw"}};
@@ -208,16 +231,23 @@ TEST_P(Matrix, OnlyAllowedCellsChangeAndEachChangeLeavesOneRecordAndOneCounterSt
   for (const auto* info : sealable) {
     for (auto via : {Interface::kernel, Interface::optical_port, Interface::comms,
                      Interface::plugin, Interface::local_button}) {
-      for (bool sealed : {false, true}) {
+      for (std::optional<kernel::SealKind> seal :
+           {std::optional<kernel::SealKind>{}, std::optional{kernel::SealKind::cover},
+            std::optional{kernel::SealKind::optical_plug},
+            std::optional{kernel::SealKind::electronic}}) {
         for (auto role : {Role::public_read, Role::reader, Role::configurator, Role::calibrator}) {
-          const Cell cell{info->id, via, sealed, role};
+          const Cell cell{info->id, via, seal, role};
+          time.advance(std::chrono::seconds(61));  // a refusal of its own repeat period
           // Each cell starts from an unsealed meter with its optical port enabled.
-          gate.set_sealed(false, kernel::SealKind::cover);
+          for (auto kind : {kernel::SealKind::cover, kernel::SealKind::optical_plug,
+                            kernel::SealKind::electronic}) {
+            gate.set_sealed(false, kind);
+          }
           if (!gate.optical_port_enabled()) {
             ASSERT_TRUE(gate.write(ParameterGate::kOpticalPortEnabled, Value{true},
                                    kernel::Requester{Interface::kernel, Role::configurator, "test"}));
           }
-          gate.set_sealed(sealed, kernel::SealKind::cover);
+          if (seal) gate.set_sealed(true, *seal);
 
           const auto before = *objects.read(info->id, Role::public_read);
           const auto value = next_value(*info, before);
@@ -244,9 +274,10 @@ TEST_P(Matrix, OnlyAllowedCellsChangeAndEachChangeLeavesOneRecordAndOneCounterSt
           EXPECT_EQ(result.ok(), expect)
               << describe(cell) << ": " << (result ? "allowed" : result.error().message);
           const bool calibration = info->parameter_class == ParameterClass::calibration;
+          const bool clock = info->id == kernel::Meter::kClock;  // reads back with its zone
           if (expect && result) {
             ++changed_cells;
-            EXPECT_TRUE(after == value) << describe(cell);
+            EXPECT_TRUE(clock || after == value) << describe(cell);
             ASSERT_EQ(changes.size(), 1u) << describe(cell);
             EXPECT_EQ(gate.counter(EventCounter::calibration), (cal + (calibration ? 1 : 0)) % 1000);
             EXPECT_EQ(gate.counter(EventCounter::configuration),
@@ -264,6 +295,19 @@ TEST_P(Matrix, OnlyAllowedCellsChangeAndEachChangeLeavesOneRecordAndOneCounterSt
             EXPECT_EQ(r.old_value, kernel::to_string(before));
             EXPECT_EQ(r.new_value, kernel::to_string(value));
           } else {
+            // Every refusal leaves a record of who tried what, and why, in the event log.
+            if (!result) {
+              const auto log = p.log();
+              ASSERT_FALSE(log.events.entries.empty()) << describe(cell);
+              const auto& r = log.events.entries.back().record;
+              const bool repeated = r.kind == RecordKind::events_coalesced;
+              EXPECT_TRUE(r.kind == RecordKind::write_refused || repeated) << describe(cell);
+              if (!repeated) {
+                EXPECT_EQ(plugins::sealing_audit::obis_text(r.obis), info->id.to_string());
+                EXPECT_EQ(r.via, static_cast<std::uint8_t>(via));
+                EXPECT_EQ(r.new_value, result.error().message) << describe(cell);
+              }
+            }
             EXPECT_TRUE(after == before) << describe(cell);
             EXPECT_TRUE(changes.empty()) << describe(cell);
             EXPECT_EQ(gate.counter(EventCounter::calibration), cal) << describe(cell);
@@ -396,20 +440,28 @@ TEST(Sealing, WrongPasswordsLockThePortAndEveryAttemptIsInTheAuditLog) {
   time.advance(std::chrono::minutes(15));
   EXPECT_TRUE(gate.logon(Interface::optical_port, "config-pw"));
 
+  gate.set_sealed(true, kernel::SealKind::cover);  // a record after the guesses' minute
+
   std::vector<RecordKind> kinds;
   std::vector<std::string> details;
-  for (const auto& e : p.log().entries) {
-    if (e.record.kind == RecordKind::logon_failed || e.record.kind == RecordKind::port_locked) {
-      kinds.push_back(e.record.kind);
-      details.push_back(e.record.who);
+  for (const auto& e : p.log().events.entries) {
+    kinds.push_back(e.record.kind);
+    details.push_back(e.record.who);
+    if (e.record.kind != RecordKind::power_restore) {
       EXPECT_EQ(e.record.via, static_cast<std::uint8_t>(Interface::optical_port));
     }
   }
-  EXPECT_EQ(kinds, (std::vector<RecordKind>{RecordKind::logon_failed, RecordKind::logon_failed,
-                                            RecordKind::logon_failed, RecordKind::port_locked,
-                                            RecordKind::logon_failed}));
-  EXPECT_EQ(details[3], "locked for 900 s");
-  EXPECT_EQ(details[4], "locked, failure 0");
+  // Every attempt is accounted for: the first guess in full, the lock, the refusal while
+  // locked, and the two guesses that repeated the first counted into one record.
+  // (A new meter's first power-up is no power restore.)
+  ASSERT_EQ(kinds, (std::vector<RecordKind>{RecordKind::logon_failed, RecordKind::port_locked,
+                                            RecordKind::logon_failed,
+                                            RecordKind::events_coalesced}));
+  EXPECT_EQ(details[0], "wrong-password, failure 1");
+  EXPECT_EQ(details[1], "locked for 900 s");
+  EXPECT_EQ(details[2], "locked, failure 0");
+  EXPECT_NE(details[3].find("; last: wrong-password, failure 3"), std::string::npos) << details[3];
+  EXPECT_TRUE(p.meter->gate().event_logger_ready());
 }
 
 TEST(Sealing, SealChangesPowerAndPluginLoadsAreInTheAuditLog) {
@@ -423,17 +475,24 @@ TEST(Sealing, SealChangesPowerAndPluginLoadsAreInTheAuditLog) {
   Powered p(store, time, 3);
   std::vector<RecordKind> kinds;
   for (const auto& e : p.log().entries) kinds.push_back(e.record.kind);
-  EXPECT_EQ(kinds, (std::vector<RecordKind>{RecordKind::plugin_loaded, RecordKind::seal_changed,
-                                            RecordKind::power_fail, RecordKind::power_restore}));
+  EXPECT_EQ(kinds, (std::vector<RecordKind>{RecordKind::plugin_loaded, RecordKind::seal_changed}));
+  std::vector<RecordKind> events;
+  for (const auto& e : p.log().events.entries) events.push_back(e.record.kind);
+  // A new meter's first power-up is no power restore; the power cycle is a pair.
+  EXPECT_EQ(events, (std::vector<RecordKind>{RecordKind::power_fail, RecordKind::power_restore}));
 }
 
 
 const std::string kOpticalPort = "optical-port";
 
+/// The records of `kind` in the change log and the event log.
 std::vector<plugins::sealing_audit::Record> records_of(Powered& p, RecordKind kind) {
   std::vector<plugins::sealing_audit::Record> out;
-  for (const auto& e : p.log().entries) {
-    if (e.record.kind == kind) out.push_back(e.record);
+  const auto log = p.log();
+  for (const auto* entries : {&log.entries, &log.events.entries}) {
+    for (const auto& e : *entries) {
+      if (e.record.kind == kind) out.push_back(e.record);
+    }
   }
   return out;
 }
@@ -461,10 +520,16 @@ TEST(Sealing, ALockedPortStaysLockedAcrossAPowerCycleAndUnlocksWhenItsLockoutIsO
 
   // The audit trail holds the lock before the power cycle and the refusals after it.
   EXPECT_EQ(records_of(p, RecordKind::port_locked).size(), 1u);
+  // The three guesses of one minute: the first in full, the other two counted into one record.
   const auto failed = records_of(p, RecordKind::logon_failed);
-  ASSERT_EQ(failed.size(), 5u);
-  EXPECT_EQ(failed[3].who, "locked, failure 0");
-  EXPECT_EQ(failed[4].who, "locked, failure 0");
+  ASSERT_EQ(failed.size(), 3u);
+  EXPECT_EQ(failed[0].who, "wrong-password, failure 1");
+  EXPECT_EQ(failed[1].who, "locked, failure 0");
+  EXPECT_EQ(failed[2].who, "locked, failure 0");
+  const auto repeats = records_of(p, RecordKind::events_coalesced);
+  ASSERT_EQ(repeats.size(), 1u);
+  EXPECT_EQ(repeats[0].old_value, "logon-failed");
+  EXPECT_EQ(repeats[0].new_value, "2 more");
 }
 
 TEST(Sealing, TheElectronicSealObjectSealsAndBreaksAsASealChangeAndSurvivesAPowerCycle) {
@@ -573,7 +638,10 @@ TEST(Sealing, SettingTheClockIsAuditedAsATimeChangeAndAParameterChange) {
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(plugins::sealing_audit::obis_text(changes[0].obis), "0-0:1.0.0");
   EXPECT_EQ(changes[0].new_value, "2026-06-01 00:00:00");
-  EXPECT_EQ(gate.counter(EventCounter::configuration), 0);
+  // The time decides the TOU rate: a tariff parameter, so its change is counted.
+  EXPECT_EQ(changes[0].parameter_class, static_cast<std::uint8_t>(ParameterClass::tariff));
+  EXPECT_EQ(changes[0].counter, 1);
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 1);
 }
 
 }  // namespace

@@ -89,7 +89,7 @@ const Schema kHardware{
      {.key = "pulse_inputs", .type = FieldType::integer, .description = "pulse inputs (gas, water meters)", .min = 0, .max = 8, .default_text = "0"},
      {.key = "comms_slots", .type = FieldType::integer, .description = "slots for communication modules", .min = 0, .max = 4, .default_text = "0"},
      {.key = "nvm_medium", .type = FieldType::text, .description = "nonvolatile memory", .allowed = {"sqlite", "ram"}, .default_text = "sqlite"},
-     {.key = "rtc", .type = FieldType::boolean, .description = "a battery-backed real-time clock", .default_text = "true"},
+     {.key = "rtc", .type = FieldType::boolean, .description = "a battery-backed real-time clock; without one the meter powers up not knowing the time (TOU bills the default tier until a time is set)", .default_text = "true"},
      {.key = "power_fail_detect", .type = FieldType::boolean, .description = "early power-fail warning", .default_text = "true"},
      {.key = "seal_switches", .type = FieldType::text_array, .description = "seal switches the board reads", .allowed = {"cover", "programming-jumper", "optical-plug"}}}};
 
@@ -136,7 +136,9 @@ const Schema kSecurity{
      {.key = "configurator_password_hash", .type = FieldType::text, .description = "the same for the configurator (configuration parameters, billing reset and preset)"},
      {.key = "calibrator_password_hash", .type = FieldType::text, .description = "the same for the calibrator (calibration parameters, breaking the electronic seal)"},
      {.key = "max_failed_logons", .type = FieldType::integer, .description = "consecutive failed logons that lock a port", .min = 1, .max = 20, .default_text = "3"},
-     {.key = "lockout_s", .type = FieldType::integer, .description = "how long a locked port refuses every logon", .min = 1, .max = 604800, .unit = "s", .default_text = "900"}}};
+     {.key = "lockout_s", .type = FieldType::integer, .description = "how long a locked port refuses every logon", .min = 1, .max = 604800, .unit = "s", .default_text = "900"},
+     {.key = "sealable", .type = FieldType::text_array, .description = "tariff parameters (OBIS codes: switch points, calendars, tier override, clock) this product seals; the others are counted and recorded but writable while sealed"},
+     {.key = "remote_billing_reset", .type = FieldType::boolean, .description = "billing reset and preset (0-0:128.7.1, 0-0:128.7.2) also through comms; false: only on site, at the optical port", .default_text = "false"}}};
 
 const Schema kSkuPlugin{
     "plugin entry", "A plugin the product carries.",
@@ -167,11 +169,13 @@ const Schema kSiteSection{
 
 const Schema kHappening{
     "happening", "A scheduled event of a simulated run.",
-    {{.key = "kind", .type = FieldType::text, .description = "what happens; seal-broken and seal-applied change one of the board's seal switches", .required = true, .allowed = {"power-failure", "voltage-sag", "time-jump", "seal-broken", "seal-applied"}},
+    {{.key = "kind", .type = FieldType::text, .description = "what happens; seal-broken and seal-applied change one of the board's seal switches; optical-port-button holds the local button under the cover, which switches a disabled optical port on again (only with the seal broken)", .required = true, .allowed = {"power-failure", "voltage-sag", "time-jump", "seal-broken", "seal-applied", "optical-port-button"}},
      {.key = "at", .type = FieldType::date_time, .description = "when it starts", .required = true},
      {.key = "length_s", .type = FieldType::integer, .description = "outage or sag length", .min = 1, .max = 31536000, .unit = "s"},
      {.key = "sag_fraction", .type = FieldType::real, .description = "voltage during a sag", .min = 0.05, .max = 1, .default_text = "0.7"},
      {.key = "jump_s", .type = FieldType::integer, .description = "how far the clock jumps (negative: back)", .min = -31536000, .max = 31536000, .unit = "s"},
+     {.key = "rtc_lost", .type = FieldType::boolean, .description = "power-failure: the board's clock lost the time in the outage (a drained battery); the meter powers up not knowing the time", .default_text = "false"},
+     {.key = "rtc_error_s", .type = FieldType::integer, .description = "power-failure: how far the board's clock is off when the power returns (negative: behind, a clock that went backwards)", .min = -31536000, .max = 31536000, .unit = "s"},
      {.key = "seal", .type = FieldType::text, .description = "seal-broken, seal-applied: which seal switch (one the board descriptor lists)", .allowed = {"cover", "programming-jumper", "optical-plug"}}}};
 
 const Schema kSimulationSeals{
@@ -369,6 +373,18 @@ Sku extract_sku(const toml::table& t, const std::string& file, Diagnostics& out)
   sec.calibrator_password_hash = text(t, "security.calibrator_password_hash");
   sec.max_failed_logons = static_cast<std::uint32_t>(get<std::int64_t>(t, "security.max_failed_logons", 3));
   sec.lockout = std::chrono::seconds{get<std::int64_t>(t, "security.lockout_s", 900)};
+  sec.remote_billing_reset = get(t, "security.remote_billing_reset", false);
+  if (const auto* sealable = t.at_path("security.sealable").as_array()) {
+    for (const auto& node : *sealable) {
+      const auto code = node.value_or(std::string());
+      if (auto id = Obis::parse(code)) {
+        sec.sealable.push_back(*id);
+      } else if (node.is_string()) {
+        out.add(file, &node, fmt::format("sealable parameter \"{}\" is not an OBIS code "
+                                         "(0-0:13.0.1)", code));
+      }
+    }
+  }
   for (const char* key : {"security.reader_password_hash", "security.configurator_password_hash",
                           "security.calibrator_password_hash"}) {
     const auto hash = text(t, key);
@@ -481,11 +497,20 @@ Site extract_site(const toml::table& t, const std::string& file, Diagnostics& ou
                : kind == "time-jump"    ? Happening::Kind::time_jump
                : kind == "seal-broken"  ? Happening::Kind::seal_broken
                : kind == "seal-applied" ? Happening::Kind::seal_applied
+               : kind == "optical-port-button" ? Happening::Kind::optical_port_button
                                         : Happening::Kind::power_failure;
       if (auto at = (*h)["at"].value<toml::date_time>(); at && at->offset) e.at = to_utc(*at);
       e.length = std::chrono::seconds{get<std::int64_t>(*h, "length_s", 0)};
       e.sag_fraction = get(*h, "sag_fraction", 0.7);
       e.jump = std::chrono::seconds{get<std::int64_t>(*h, "jump_s", 0)};
+      e.rtc_lost = get(*h, "rtc_lost", false);
+      e.rtc_error = std::chrono::seconds{get<std::int64_t>(*h, "rtc_error_s", 0)};
+      for (const char* key : {"rtc_lost", "rtc_error_s"}) {
+        if (const auto* node = h->get(key); node && e.kind != Happening::Kind::power_failure) {
+          out.add(file, node, fmt::format("'{}' describes the board's clock after an outage; "
+                                          "a {} has none", key, kind));
+        }
+      }
       const bool seal = e.kind == Happening::Kind::seal_broken ||
                         e.kind == Happening::Kind::seal_applied;
       const bool needs_length = e.kind == Happening::Kind::power_failure ||

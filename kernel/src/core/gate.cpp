@@ -15,6 +15,7 @@ constexpr const char* kConfigurationKey = "counter.configuration";
 constexpr const char* kElectronicKey = "seal.electronic";
 constexpr const char* kSwitchesKey = "seal.switches";  // bits of the board's switches
 constexpr const char* kOpticalKey = "optical_port.enabled";
+constexpr std::string_view kSettingsPrefix = "settings.";  // + plugin id: its settings' text
 constexpr std::uint8_t kSwitchBits = 0x07;  // cover, programming jumper, optical plug
 
 // The interfaces that log on, each with its failures and lockout in NVM.
@@ -43,7 +44,11 @@ bool verify(const std::string& hash, std::string_view password) {
 }
 
 const char* class_name(ParameterClass c) {
-  return c == ParameterClass::calibration ? "calibration" : "configuration";
+  switch (c) {
+    case ParameterClass::calibration: return "calibration";
+    case ParameterClass::tariff: return "tariff";
+    default: return "configuration";
+  }
 }
 
 }  // namespace
@@ -352,18 +357,45 @@ bool ParameterGate::logged_on(const Session& session) const {
 }
 
 Result<void> ParameterGate::write(const Obis& id, const Value& value, const Session& session) {
+  const Requester requester{session.via, session.role, to_string(session.via)};
   if (!logged_on(session)) {
-    return fail(ErrorKind::denied, "not logged on: log on to the port first");
+    return refused(id, requester,
+                   fail(ErrorKind::denied, "not logged on: log on to the port first"));
   }
   if (id == kElectronicSeal) {
     const auto* sealed = std::get_if<bool>(&value);
     if (sealed == nullptr) {
-      return fail(ErrorKind::invalid,
-                  fmt::format("object {} takes true (seal) or false (break)", id.to_string()));
+      return refused(id, requester,
+                     fail(ErrorKind::invalid, fmt::format("object {} takes true (seal) or false "
+                                                          "(break)",
+                                                          id.to_string())));
     }
-    return set_electronic_seal(*sealed, session);
+    return refused(id, requester, set_electronic_seal(*sealed, session));
   }
-  return write(id, value, Requester{session.via, session.role, to_string(session.via)});
+  return write(id, value, requester);
+}
+
+Result<void> ParameterGate::refused(const Obis& id, const Requester& requester,
+                                    Result<void> result) {
+  if (!result) {
+    bus_->publish(WriteRefused{clock_->now(), id, requester.via, mask(requester.role),
+                               result.error().kind, std::string(requester.who),
+                               result.error().message});
+  }
+  return result;
+}
+
+void ParameterGate::restrict_to_site(const Obis& id) {
+  if (std::find(site_only_.begin(), site_only_.end(), id) == site_only_.end()) {
+    site_only_.push_back(id);
+  }
+}
+
+bool ParameterGate::sealable_now(const ObjectInfo& info) const {
+  if (is_sealable(info.parameter_class)) return true;
+  return info.parameter_class == ParameterClass::tariff &&
+         std::find(config_.sealable.begin(), config_.sealable.end(), info.id) !=
+             config_.sealable.end();
 }
 
 bool ParameterGate::event_logger_ready() const {
@@ -380,7 +412,7 @@ bool ParameterGate::remote_configuration_mode() const {
 
 std::size_t ParameterGate::sealable_parameters() const {
   std::size_t n = 0;
-  for (const auto* info : registry_->list()) n += is_sealable(info->parameter_class) ? 1 : 0;
+  for (const auto* info : registry_->list()) n += is_counted(info->parameter_class) ? 1 : 0;
   return n;
 }
 
@@ -391,19 +423,35 @@ std::uint16_t ParameterGate::counter(EventCounter which) const noexcept {
 Result<void> ParameterGate::check_seal(const ObjectInfo& info, const Value& value,
                                        Interface via) const {
   const auto name = info.id.to_string();
+  if (via == Interface::optical_port && (seals_ & bit(SealKind::optical_plug)) != 0) {
+    return fail(ErrorKind::sealed,
+                fmt::format("object {}: the optical port's sealing plug is fitted, so nothing is "
+                            "written through the optical port",
+                            name));
+  }
+  const bool on_site = via == Interface::optical_port || via == Interface::local_button ||
+                       via == Interface::kernel;
+  if (!on_site && std::find(site_only_.begin(), site_only_.end(), info.id) != site_only_.end()) {
+    return fail(ErrorKind::denied,
+                fmt::format("object {} is written only on site (optical port or local button), "
+                            "not through {}",
+                            name, to_string(via)));
+  }
   if (info.id == kOpticalPortEnabled && std::get<bool>(value) && !optical_port_enabled_ &&
       sealed()) {
     return fail(ErrorKind::sealed,
                 "the optical port was disabled: re-enabling it needs the seal broken");
   }
-  if (!is_sealable(info.parameter_class)) return {};
+  if (!is_counted(info.parameter_class)) return {};
   const bool calibration = info.parameter_class == ParameterClass::calibration;
   if (config_.sealing_category == 3 && !event_logger_ready()) {
-    return fail(ErrorKind::sealed,
+    // Not the seal: the logger is missing, or full and refusing until it is read out.
+    return fail(ErrorKind::unavailable,
                 fmt::format("object {} is a {} parameter of a category 3 meter and no event "
                             "logger is recording",
                             name, class_name(info.parameter_class)));
   }
+  if (!sealable_now(info)) return {};  // a tariff parameter this product counts, not seals
   if (via == Interface::comms) {
     if (config_.sealing_category == 1) {
       return fail(ErrorKind::sealed,
@@ -423,6 +471,11 @@ Result<void> ParameterGate::check_seal(const ObjectInfo& info, const Value& valu
 }
 
 Result<void> ParameterGate::write(const Obis& id, const Value& value, const Requester& requester) {
+  return refused(id, requester, try_write(id, value, requester));
+}
+
+Result<void> ParameterGate::try_write(const Obis& id, const Value& value,
+                                      const Requester& requester) {
   auto* e = registry_->entry(id);
   const auto name = id.to_string();
   if (e == nullptr) return fail(ErrorKind::not_found, fmt::format("no object {}", name));
@@ -461,7 +514,7 @@ Result<void> ParameterGate::write(const Obis& id, const Value& value, const Requ
   changed.who = std::string(requester.who);
   changed.role = mask(requester.role);
   changed.parameter_class = static_cast<std::uint8_t>(info.parameter_class);
-  if (is_sealable(info.parameter_class)) {
+  if (is_counted(info.parameter_class)) {
     const bool calibration = info.parameter_class == ParameterClass::calibration;
     auto& c = counters_[calibration ? 0 : 1];
     const auto before = c;
@@ -512,6 +565,11 @@ Result<void> ParameterGate::set_electronic_seal(bool sealed, const Session& sess
     return fail(ErrorKind::denied,
                 "the electronic seal is broken only by a calibrator at the optical port");
   }
+  if (session.via == Interface::optical_port && (seals_ & bit(SealKind::optical_plug)) != 0) {
+    return fail(ErrorKind::sealed,
+                "the optical port's sealing plug is fitted: the electronic seal is not changed "
+                "through it");
+  }
   const auto b = bit(SealKind::electronic);
   if (((seals_ & b) != 0) == sealed) return {};
   seals_ = sealed ? (seals_ | b) : (seals_ & ~b);
@@ -521,6 +579,87 @@ Result<void> ParameterGate::set_electronic_seal(bool sealed, const Session& sess
                 fmt::format("the electronic seal cannot be stored: {}", kept.error().message));
   }
   bus_->publish(SealChanged{clock_->now(), SealKind::electronic, sealed});
+  return {};
+}
+
+std::optional<std::string> ParameterGate::kept_settings(std::string_view plugin) const {
+  if (store_ == nullptr) return std::nullopt;
+  auto v = store_->get(kNamespace, std::string(kSettingsPrefix) + std::string(plugin));
+  if (!v || !*v) return std::nullopt;
+  if (const auto* text = std::get_if<std::string>(&**v)) return *text;
+  return std::nullopt;
+}
+
+namespace {
+
+std::string short_digest(const std::string& text) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return std::string(hex, 16);
+}
+
+}  // namespace
+
+Result<void> ParameterGate::settings(std::string_view plugin, const std::string& text,
+                                     std::string_view what, bool dry_run) {
+  const auto key = std::string(kSettingsPrefix) + std::string(plugin);
+  const auto kept = kept_settings(plugin);
+  if (kept && *kept == text) return {};
+  const Requester site{Interface::kernel, Role::configurator, "site file"};
+  if (!kept) {
+    // Commissioning: the first settings this meter runs the plugin with.
+    if (dry_run || store_ == nullptr) return {};
+    if (auto done = store_->apply({{kNamespace, key, Value{text}}}); !done) return done;
+    return store_->flush();
+  }
+  const auto* info = registry_->find(kPluginSettings);
+  if (info == nullptr) return fail(fmt::format("no object {}", kPluginSettings.to_string()));
+  const auto name = fmt::format("the settings of plugin {} ({})", plugin, what);
+  // A check only says what a start would meet: it publishes nothing.
+  auto refuse = [&](Result<void> r) { return dry_run ? r : refused(kPluginSettings, site, r); };
+  if (sealed()) {
+    return refuse(fail(ErrorKind::sealed,
+                       fmt::format("{} differ from what the meter holds, and the meter is {}: "
+                                   "break the seal to reprogram it, or restore the settings",
+                                   name, describe_seal(seals_))));
+  }
+  if (config_.sealing_category == 3 && !event_logger_ready()) {
+    return refuse(fail(ErrorKind::unavailable,
+                       fmt::format("{} differ from what the meter holds, and no event logger "
+                                   "is recording",
+                                   name)));
+  }
+  if (dry_run) return {};
+  if (!damage_.empty()) {
+    return fail(ErrorKind::unavailable,
+                fmt::format("{}: the event counters' store is damaged: {}", name, damage_));
+  }
+  auto& c = counters_[1];
+  const auto before = c;
+  c = static_cast<std::uint16_t>((c + 1) % kCounterModulus);
+  auto records = nvm_records();
+  records.push_back({kNamespace, key, Value{text}});
+  auto done = store_->apply(records);
+  if (done) done = store_->flush();
+  if (!done) {
+    c = before;
+    return fail(ErrorKind::unavailable,
+                fmt::format("{}: the change cannot be stored ({})", name, done.error().message));
+  }
+  ParameterChanged changed;
+  changed.time = clock_->now();
+  changed.id = kPluginSettings;
+  changed.old_value = fmt::format("{} {}", plugin, short_digest(*kept));
+  changed.new_value = fmt::format("{} {}", plugin, short_digest(text));
+  changed.via = site.via;
+  changed.who = fmt::format("site file: {} ({})", plugin, what);
+  changed.role = mask(site.role);
+  changed.parameter_class = static_cast<std::uint8_t>(ParameterClass::configuration);
+  changed.counter = EventCounter::configuration;
+  changed.counter_value = c;
+  bus_->publish(changed);
   return {};
 }
 
@@ -556,6 +695,20 @@ void ParameterGate::register_objects() {
         // write() sends a Session's write to set_electronic_seal() and refuses every other.
         return fail(ErrorKind::denied,
                     "the electronic seal is written only through a port's logon");
+      });
+  add(data(kPluginSettings, ValueType::text,
+           "settings of the legally relevant plugins as the meter holds them: id and digest"),
+      [this] {
+        std::string out;
+        if (store_ == nullptr) return Value{out};
+        for (const auto& key : store_->keys(kNamespace)) {
+          if (key.rfind(kSettingsPrefix, 0) != 0) continue;
+          const auto plugin = key.substr(kSettingsPrefix.size());
+          if (auto text = kept_settings(plugin)) {
+            out += (out.empty() ? "" : "; ") + plugin + " " + short_digest(*text);
+          }
+        }
+        return Value{out};
       });
   add(data(kSealableParameters, ValueType::unsigned_integer,
            "calibration and configuration parameters in the meter"),

@@ -12,6 +12,10 @@ namespace {
 
 const Obis kMultiplier = obis("0-0:128.9.0");
 const Obis kGain = obis("0-0:128.9.1");
+const Obis kSwitchPoints = obis("0-0:13.0.1");  // a tariff parameter
+const Obis kOverride = obis("0-0:96.14.1");     // a tariff parameter
+const Obis kNote = obis("0-0:128.9.2");         // an operational parameter
+const Obis kPreset = obis("0-0:128.7.1");       // restricted to the site
 
 class GateTest : public ::testing::Test {
  protected:
@@ -39,7 +43,22 @@ class GateTest : public ::testing::Test {
           gain = std::get<std::int64_t>(v);
           return {};
         }));
+    i.write_roles = mask(Role::configurator);
+    for (const auto& [id, c] : {std::pair{kSwitchPoints, ParameterClass::tariff},
+                                std::pair{kOverride, ParameterClass::tariff},
+                                std::pair{kNote, ParameterClass::operational},
+                                std::pair{kPreset, ParameterClass::configuration}}) {
+      i.id = id;
+      i.parameter_class = c;
+      ASSERT_TRUE(registry.add(
+          i, [this, id = id] { return Value{others[id]}; },
+          [this, id = id](const Value& v) -> Result<void> {
+            others[id] = std::get<std::int64_t>(v);
+            return {};
+          }));
+    }
     bus.subscribe<ParameterChanged>([this](const ParameterChanged& e) { changes.push_back(e); });
+    bus.subscribe<WriteRefused>([this](const WriteRefused& e) { refusals.push_back(e); });
     bus.subscribe<LogonFailed>([this](const LogonFailed& e) { failures.push_back(e); });
     bus.subscribe<PortLocked>([this](const PortLocked& e) { locks.push_back(e); });
   }
@@ -73,7 +92,9 @@ class GateTest : public ::testing::Test {
   std::int64_t stored = 1;
   std::int64_t gain = 100;
   bool logger_ready = true;
+  std::map<Obis, std::int64_t> others;
   std::vector<ParameterChanged> changes;
+  std::vector<WriteRefused> refusals;
   std::vector<LogonFailed> failures;
   std::vector<PortLocked> locks;
   Requester configurator{Interface::optical_port, Role::configurator, "optical"};
@@ -116,11 +137,11 @@ TEST_F(GateTest, AnySealSourceSealsAndEachChangeIsPublished) {
   std::vector<SealChanged> seals;
   bus.subscribe<SealChanged>([&](const SealChanged& e) { seals.push_back(e); });
   gate.set_sealed(true, SealKind::cover);
-  gate.set_sealed(true, SealKind::optical_plug);
-  EXPECT_EQ(gate.seal_state(), 0b0101);
   auto r = gate.write(kMultiplier, Value{std::int64_t{10}}, configurator);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("sealed configuration parameter"), std::string::npos);
+  gate.set_sealed(true, SealKind::optical_plug);
+  EXPECT_EQ(gate.seal_state(), 0b0101);
   gate.set_sealed(false, SealKind::cover);
   EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
   gate.set_sealed(false, SealKind::optical_plug);
@@ -673,6 +694,166 @@ TEST_F(GateTest, ALockedPortSaysHowManySecondsAreLeftRoundedUp) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("locked for another 600 s"), std::string::npos)
       << refused.error().message;
+}
+
+}  // namespace
+}  // namespace meter::kernel
+
+namespace meter::kernel {
+namespace {
+
+TEST_F(GateTest, TheSealingPlugRefusesEveryWriteThroughTheOpticalPortAndOnlyThere) {
+  configure(3);
+  add_logger();
+  gate.set_sealed(true, SealKind::optical_plug);
+  for (const auto& id : {kNote, kSwitchPoints, kOverride, kMultiplier}) {
+    auto r = gate.write(id, Value{std::int64_t{4}}, configurator);
+    ASSERT_FALSE(r) << id.to_string();
+    EXPECT_EQ(r.error().kind, ErrorKind::sealed);
+    EXPECT_NE(r.error().message.find("sealing plug"), std::string::npos);
+  }
+  auto conf = gate.logon(Interface::optical_port, "config-pw");
+  ASSERT_TRUE(conf);
+  EXPECT_FALSE(gate.write(ParameterGate::kElectronicSeal, Value{true}, *conf));
+  EXPECT_EQ(gate.seal_state(), 0b0100);
+  EXPECT_TRUE(changes.empty());
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 0);
+  // Comms is not behind the plug: category 3 with the logger configures remotely.
+  EXPECT_TRUE(gate.write(kNote, Value{std::int64_t{4}},
+                         Requester{Interface::comms, Role::configurator, "rf"}));
+}
+
+TEST_F(GateTest, ATariffParameterIsCountedAndRecordedAndSealedOnlyWhereTheProductSaysSo) {
+  SecurityConfig c;
+  c.sealing_category = 3;
+  c.configurator_password_hash = *hash_password("config-pw", HashCost::minimal);
+  c.sealable = {kOverride};
+  ASSERT_TRUE(gate.configure(c));
+  add_logger();
+  gate.set_sealed(true, SealKind::cover);
+  ASSERT_TRUE(gate.write(kSwitchPoints, Value{std::int64_t{2}}, configurator));
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].counter, EventCounter::configuration);
+  EXPECT_EQ(changes[0].counter_value, 1);
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 1);
+  auto sealed = gate.write(kOverride, Value{std::int64_t{4}}, configurator);
+  ASSERT_FALSE(sealed);
+  EXPECT_EQ(sealed.error().kind, ErrorKind::sealed);
+  EXPECT_EQ(others[kOverride], 0);
+  gate.set_sealed(false, SealKind::cover);
+  ASSERT_TRUE(gate.write(kOverride, Value{std::int64_t{4}}, configurator));
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 2);
+  // An operational parameter is neither counted nor sealed.
+  ASSERT_TRUE(gate.write(kNote, Value{std::int64_t{4}}, configurator));
+  EXPECT_EQ(gate.counter(EventCounter::configuration), 2);
+  // Counted parameters are what the event logger is sized for.
+  EXPECT_EQ(gate.sealable_parameters(), 6u);  // and the optical port's switch
+}
+
+TEST_F(GateTest, ACountedChangeOfACategoryThreeMeterNeedsTheEventLogger) {
+  configure(3);
+  add_logger();
+  logger_ready = false;
+  auto r = gate.write(kSwitchPoints, Value{std::int64_t{2}}, configurator);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("no event logger is recording"), std::string::npos);
+  logger_ready = true;
+  EXPECT_TRUE(gate.write(kSwitchPoints, Value{std::int64_t{2}}, configurator));
+}
+
+TEST_F(GateTest, AnObjectRestrictedToTheSiteIsRefusedThroughCommsAndPlugins) {
+  configure(3);
+  add_logger();
+  gate.restrict_to_site(kPreset);
+  for (auto via : {Interface::comms, Interface::plugin}) {
+    auto r = gate.write(kPreset, Value{std::int64_t{777}}, Requester{via, Role::configurator, "x"});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::denied);
+    EXPECT_NE(r.error().message.find("only on site"), std::string::npos);
+  }
+  EXPECT_EQ(others[kPreset], 0);
+  EXPECT_TRUE(gate.write(kPreset, Value{std::int64_t{777}}, configurator));
+  EXPECT_EQ(others[kPreset], 777);
+}
+
+TEST_F(GateTest, EveryRefusedWriteIsPublishedWithObjectInterfaceRoleAndReason) {
+  configure(1);
+  gate.set_sealed(true, SealKind::cover);
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
+  EXPECT_FALSE(gate.write(kGain, Value{std::int64_t{1}},
+                          Requester{Interface::comms, Role::reader, "rf_mqtt"}));
+  EXPECT_FALSE(gate.write(kMultiplier, Value{std::int64_t{10}}, Session{}));  // no logon
+  EXPECT_FALSE(gate.write(obis("1-0:1.8.0"), Value{std::int64_t{0}}, configurator));
+  ASSERT_EQ(refusals.size(), 4u);
+  EXPECT_EQ(refusals[0].id, kMultiplier);
+  EXPECT_EQ(refusals[0].via, Interface::optical_port);
+  EXPECT_EQ(refusals[0].role, mask(Role::configurator));
+  EXPECT_EQ(refusals[0].kind, ErrorKind::sealed);
+  EXPECT_NE(refusals[0].reason.find("sealed configuration parameter"), std::string::npos);
+  EXPECT_EQ(refusals[1].via, Interface::comms);
+  EXPECT_EQ(refusals[1].who, "rf_mqtt");
+  EXPECT_EQ(refusals[1].kind, ErrorKind::denied);
+  EXPECT_EQ(refusals[2].kind, ErrorKind::denied);
+  EXPECT_EQ(refusals[3].id, obis("1-0:1.8.0"));
+  EXPECT_TRUE(changes.empty());
+  // A write that is done publishes no refusal.
+  gate.set_sealed(false, SealKind::cover);
+  ASSERT_TRUE(gate.write(kMultiplier, Value{std::int64_t{10}}, configurator));
+  EXPECT_EQ(refusals.size(), 4u);
+}
+
+}  // namespace
+}  // namespace meter::kernel
+
+namespace meter::kernel {
+namespace {
+
+TEST(GatePowerCycle, APluginsSettingsAreKeptAndAChangeIsCountedOrRefusedWhileSealed) {
+  MapStore store;
+  std::vector<ParameterChanged> changes;
+  std::vector<WriteRefused> refusals;
+  {
+    PoweredGate p(store, kStart);
+    // Commissioning: the first settings are kept without a step.
+    ASSERT_TRUE(p.gate.settings("tou", "seasons = 2\n", ""));
+    EXPECT_EQ(p.gate.kept_settings("tou"), std::optional<std::string>("seasons = 2\n"));
+    EXPECT_EQ(p.gate.counter(EventCounter::configuration), 0);
+    EXPECT_TRUE(p.gate.settings("tou", "seasons = 2\n", ""));  // unchanged
+    EXPECT_EQ(p.gate.counter(EventCounter::configuration), 0);
+  }
+  {
+    PoweredGate p(store, kStart);
+    p.bus.subscribe<ParameterChanged>([&](const ParameterChanged& e) { changes.push_back(e); });
+    p.bus.subscribe<WriteRefused>([&](const WriteRefused& e) { refusals.push_back(e); });
+    p.gate.set_sealed(true, SealKind::cover);
+    // A check says what a start would meet, and changes nothing.
+    EXPECT_FALSE(p.gate.settings("tou", "seasons = 3\n", "seasons", /*dry_run=*/true));
+    auto sealed = p.gate.settings("tou", "seasons = 3\n", "seasons");
+    ASSERT_FALSE(sealed);
+    EXPECT_EQ(sealed.error().kind, ErrorKind::sealed);
+    EXPECT_NE(sealed.error().message.find("the settings of plugin tou (seasons) differ"),
+              std::string::npos)
+        << sealed.error().message;
+    EXPECT_EQ(p.gate.kept_settings("tou"), std::optional<std::string>("seasons = 2\n"));
+    EXPECT_EQ(p.gate.counter(EventCounter::configuration), 0);
+    ASSERT_EQ(refusals.size(), 1u);  // the start's, not the check's
+    EXPECT_EQ(refusals[0].id, ParameterGate::kPluginSettings);
+    EXPECT_TRUE(changes.empty());
+
+    p.gate.set_sealed(false, SealKind::cover);
+    ASSERT_TRUE(p.gate.settings("tou", "seasons = 3\n", "seasons"));
+    EXPECT_EQ(p.gate.counter(EventCounter::configuration), 1);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(changes[0].id, ParameterGate::kPluginSettings);
+    EXPECT_EQ(changes[0].counter, EventCounter::configuration);
+    EXPECT_EQ(changes[0].who, "site file: tou (seasons)");
+    EXPECT_EQ(changes[0].old_value.rfind("tou ", 0), 0u);
+    EXPECT_NE(changes[0].old_value, changes[0].new_value);
+  }
+  // The new settings and the step survive the next power cycle together.
+  PoweredGate p(store, kStart);
+  EXPECT_EQ(p.gate.kept_settings("tou"), std::optional<std::string>("seasons = 3\n"));
+  EXPECT_EQ(p.gate.counter(EventCounter::configuration), 1);
 }
 
 }  // namespace

@@ -64,6 +64,11 @@ std::vector<std::string> Display::annunciators() const {
       out.push_back(fmt::format("ERR{:02X}", *bits));
     }
   }
+  if (auto fill = objects_->read(kEventLogFill, Role::public_read); fill) {
+    if (const auto* pct = std::get_if<std::uint64_t>(&*fill); pct && *pct >= kLogWarnPercent) {
+      out.push_back(fmt::format("LOG{}%", *pct));
+    }
+  }
   if (!settings_.metering_point.empty()) out.push_back(settings_.metering_point);
   return out;
 }

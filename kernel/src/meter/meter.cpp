@@ -28,6 +28,13 @@ Result<std::unique_ptr<Meter>> Meter::create(const MeterConfig& config, const Ti
   auto meter = std::unique_ptr<Meter>(
       new Meter(config, std::move(*metrology), *zone, time, std::move(*led)));
   if (auto security = meter->gate_.configure(config.security); !security) return security.error();
+  // Seed 000: billing reset and preset are a meter shop's work at the optical port, and a port
+  // disabled on site comes back only on site, with the seal broken.
+  if (!config.security.remote_billing_reset) {
+    meter->gate_.restrict_to_site(kImportPreset);
+    meter->gate_.restrict_to_site(kExportPreset);
+  }
+  meter->gate_.restrict_to_site(ParameterGate::kOpticalPortEnabled);
   return meter;
 }
 

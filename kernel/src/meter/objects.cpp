@@ -217,7 +217,8 @@ void Meter::register_objects() {
                               "local date and time; write YYYY-MM-DD HH:MM:SS (local) or "
                               "YYYY-MM-DDTHH:MM:SSZ (UTC) to set it");
   clock_info.object_class = ObjectClass::clock;
-  clock_info.parameter_class = ParameterClass::operational;
+  // The time decides the TOU rate and the demand interval a tick is billed to: counted.
+  clock_info.parameter_class = ParameterClass::tariff;
   clock_info.write_roles = Role::configurator | Role::calibrator;
   add(
       clock_info,

@@ -30,12 +30,19 @@ struct Happening {
     time_jump,
     seal_broken,   ///< a seal switch reads broken from `at` on
     seal_applied,  ///< a seal switch reads sealed from `at` on
+    optical_port_button,  ///< the local button under the cover is held (meterd: the gate)
   };
   Kind kind = Kind::power_failure;
   kernel::UtcTime at{};          ///< when it starts (true time, not the meter's)
   kernel::Milliseconds length{};  ///< outage or sag length
   double sag_fraction = 1.0;      ///< voltage during a sag, as a fraction of nominal
   kernel::Milliseconds jump{};    ///< time jump: how far the meter's clock is moved (+/-)
+  /// Power failure: the board's RTC lost the time in the outage (a drained battery); the meter
+  /// powers up not knowing the time.
+  bool rtc_lost = false;
+  /// Power failure: how far the board's RTC is off when the power comes back (negative: behind,
+  /// a clock that went backwards).
+  kernel::Milliseconds rtc_error{};
   kernel::SealKind seal = kernel::SealKind::cover;  ///< seal_broken, seal_applied: which switch
 };
 

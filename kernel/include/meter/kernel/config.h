@@ -140,12 +140,17 @@ struct Happening {
     time_jump,
     seal_broken,   ///< one of the board's seal switches reads broken from `at` on
     seal_applied,  ///< ... reads sealed from `at` on
+    /// The local button under the cover is held: the optical port is switched on again, which
+    /// the gate allows only with the seal broken (seed 000).
+    optical_port_button,
   };
   Kind kind = Kind::power_failure;
   UtcTime at{};
   Milliseconds length{};
   double sag_fraction = 1.0;
   Milliseconds jump{};
+  bool rtc_lost = false;      ///< power-failure: the RTC's battery did not keep the time
+  Milliseconds rtc_error{};   ///< power-failure: the RTC's error when power returns (+/-)
   SealKind seal = SealKind::cover;  ///< seal-broken, seal-applied: which of the board's switches
 };
 

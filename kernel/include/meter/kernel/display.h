@@ -52,6 +52,10 @@ class Display {
   /// Objects read for annunciators, when the meter has them.
   static constexpr Obis kRemoteConfigurationMode = obis("0-0:128.5.0");
   static constexpr Obis kErrorRegister = obis("0-0:97.97.0");
+  /// How full the event logger's change log is, % (plugin sealing_audit): from kLogWarnPercent
+  /// the LCD shows "LOG<n>%" so a meter shop reads the log out before it refuses changes.
+  static constexpr Obis kEventLogFill = obis("0-0:99.98.2");
+  static constexpr std::uint64_t kLogWarnPercent = 90;
   static constexpr Obis kFirmwareIdentifier = obis("1-0:0.2.0");
   static constexpr Obis kDisplayMultiplier = obis("0-0:128.8.0");
 

@@ -17,6 +17,12 @@
 //     while unsealed;
 //   - every other interface (optical port, plugins, local button, kernel): only while unsealed;
 //   - re-enabling a disabled optical port: only while unsealed, through any interface.
+// A tariff parameter (switch points, calendars, a tier override, the clock) is counted and
+// recorded like a configuration parameter; it is sealed only when the product lists it.
+// Whatever the class: with the optical port's sealing plug fitted nothing is written through
+// the optical port (seed 004), and an object restricted to the site (billing reset and preset,
+// the optical port's switch) is never written through comms. Every refusal is published as
+// WriteRefused, so the event logger records who tried what and why it was refused.
 //
 // Thread: the kernel thread, like the bus.
 #pragma once
@@ -62,6 +68,12 @@ struct SecurityConfig {
   std::string calibrator_password_hash;
   std::uint32_t max_failed_logons = 3;  ///< consecutive failures that lock a port
   Milliseconds lockout{std::chrono::minutes(15)};  ///< how long a locked port refuses logons
+  /// Tariff parameters this product seals (ParameterClass::tariff): refused while sealed like
+  /// a configuration parameter. The others are counted and recorded, not sealed.
+  std::vector<Obis> sealable;
+  /// Billing reset and preset through the comms interface (a head-end). Off: only on site, at
+  /// the optical port or the local button (seed 000: a meter-shop function).
+  bool remote_billing_reset = false;
 };
 
 /// How expensive a password hash is. Zero is not a cost.
@@ -98,6 +110,10 @@ class ParameterGate {
   /// only), as set_electronic_seal(). A seal change, not a parameter change: it publishes
   /// SealChanged and steps no counter. Only a Session writes it.
   static constexpr Obis kElectronicSeal = obis("0-0:128.6.7");
+  /// The settings of the legally relevant plugins as the meter holds them: one line per plugin,
+  /// "<id> <first 16 hex digits of the settings' SHA-256>". A change (settings()) is a counted
+  /// configuration change recorded under this object.
+  static constexpr Obis kPluginSettings = obis("0-0:128.6.8");
   /// NVM namespace of the counters, the seals, the optical port's state, the ports' lockouts
   /// and the kept parameters (keep()).
   static constexpr const char* kNamespace = "kernel.seal";
@@ -138,6 +154,18 @@ class ParameterGate {
   void logoff(const Session& session);
   bool logged_on(const Session& session) const;
 
+  /// The settings a legally relevant plugin runs with (its effective configuration, as
+  /// canonical text). The meter keeps them in NVM; a start with other settings is a
+  /// configuration change of kPluginSettings: refused while sealed (kind sealed) or while a
+  /// category 3 meter's event logger does not record (unavailable), otherwise counted, kept and
+  /// published as ParameterChanged with `what` (the settings that differ) in `who`. The first
+  /// settings a plugin ever has are kept without a step (the meter's commissioning). With
+  /// `dry_run` nothing is kept or published: what the answer would be.
+  Result<void> settings(std::string_view plugin, const std::string& text, std::string_view what,
+                        bool dry_run = false);
+  /// The settings kept for `plugin`, if any.
+  std::optional<std::string> kept_settings(std::string_view plugin) const;
+
   /// Writes `value` to `id` for a port's logon. kElectronicSeal goes to set_electronic_seal();
   /// everything else as the Requester write below, with the session's interface and role.
   Result<void> write(const Obis& id, const Value& value, const Session& session);
@@ -167,8 +195,16 @@ class ParameterGate {
   /// Category 2 unsealed, or category 3 with the event logger recording.
   bool remote_configuration_mode() const;
   bool event_logger_ready() const;
-  /// Calibration and configuration parameters in the registry now.
+  /// Parameters in the registry now whose change steps a counter (calibration, configuration
+  /// and tariff parameters): what the event logger's capacity is sized for.
   std::size_t sealable_parameters() const;
+
+  /// Restricts `id` to writes made on site (optical port, local button, kernel): comms and
+  /// plugins are refused.
+  void restrict_to_site(const Obis& id);
+  /// The seal rules for a write of `info` through `via` (no role or type check): why it would
+  /// be refused, or nothing. For ports that refuse before they ask (a table of several objects).
+  Result<void> check_seal(const ObjectInfo& info, const Value& value, Interface via) const;
 
  private:
   // The lock is counted in uptime, so a clock set forward does not end it; across a power
@@ -181,7 +217,9 @@ class ParameterGate {
     Obis id;
     std::string key;
   };
-  Result<void> check_seal(const ObjectInfo& info, const Value& value, Interface via) const;
+  Result<void> try_write(const Obis& id, const Value& value, const Requester& requester);
+  Result<void> refused(const Obis& id, const Requester& requester, Result<void> result);
+  bool sealable_now(const ObjectInfo& info) const;
   void restore_kept(NvmStore& store, std::vector<std::string>& problems);
   void restore_ports(NvmStore& store, std::vector<std::string>& problems);
   bool is_kept(const Obis& id) const;
@@ -201,6 +239,7 @@ class ParameterGate {
   std::array<Port, 6> ports_{};              // by Interface value
   std::map<std::uint64_t, Session> sessions_;
   std::vector<Kept> kept_;
+  std::vector<Obis> site_only_;
   std::uint64_t next_session_ = 0;
 };
 
