@@ -126,6 +126,8 @@ grep -Eq '^0-0:128\.6\.6  true$' "$out/step.out" || fail "the event logger stopp
 ctl 0 --password dev-configurator multiplier 2
 ctl 0 --password dev-reader read 0-0:128.8.0
 [ "$(value)" = "2" ] || fail "a configurator could not configure after the flood"
+# An outsider's write without a password is refused by the gate like any other: recorded.
+ctl 8 write 0-0:13.0.1 text 'weekday = ["00:00 C"]'
 stop_meter   # an orderly stop writes the repeats counted
 start_meter "$src/config/sites/toronto-tou.toml"
 ctl 0 --password dev-reader audit
@@ -136,6 +138,8 @@ failed=$(grep -c '  logon-failed ' "$out/audit-flood.txt" || true)
 [ "$failed" -le 4 ] || fail "audit: $failed records of failed logons for one flood"
 grep -Eq 'configuration +0-0:128\.8\.0  1 -> 2  by optical-port/configurator' "$out/audit-flood.txt" ||
   fail "audit: no record of the multiplier set after the flood"
+grep -Eq 'write-refused +0-0:13\.0\.1  by optical-port/public' "$out/audit-flood.txt" ||
+  fail "audit: no record of the write refused to the public role"
 
 # 3. The port disabled on site: nothing listens, and still nothing after a restart.
 ctl 0 --password dev-configurator write 0-0:128.6.4 bool false

@@ -866,14 +866,25 @@ struct HostApi {
       if (value == nullptr) return METER_STATUS_INVALID_ARGUMENT;
       if (p.state != PluginState::started || !p.alive()) return METER_STATUS_UNAVAILABLE;
       auto it = p.sessions.find(session);
-      if (it == p.sessions.end()) return METER_STATUS_DENIED;
+      // No logon (or one that ended): the public role at the plugin's port. The gate refuses
+      // it like any other write, so that an outsider's attempt is recorded too.
+      std::optional<Interface> port;
+      if (it == p.sessions.end()) {
+        port = port_interface(p, METER_INTERFACE_OPTICAL_PORT);
+        if (!port) port = port_interface(p, METER_INTERFACE_COMMS);
+        if (!port) return METER_STATUS_DENIED;
+      }
       Value v;
       try {
         v = sdk::from_c(*value);
       } catch (const sdk::Error&) {
         return METER_STATUS_TYPE_MISMATCH;
       }
-      auto written = p.host->deps_.gate.write(from_c(id), v, it->second);
+      auto written = it != p.sessions.end()
+                         ? p.host->deps_.gate.write(from_c(id), v, it->second)
+                         : p.host->deps_.gate.write(from_c(id), v,
+                                                    Requester{*port, Role::public_read,
+                                                              p.manifest.id});
       if (!written) {
         p.last_refusal = written.error().message;
         log(c, METER_LOG_INFO, written.error().message.c_str());
