@@ -10,6 +10,7 @@
 
 #include "meter/kernel/config.h"
 #include "meter/kernel/gate.h"
+#include "heap_watch.h"
 #include "meterd.h"
 #include "supervisor.h"
 
@@ -60,6 +61,16 @@ int main(int argc, char** argv) {
   app.add_flag("--no-supervisor", unsupervised,
                "with --state: run the meter in this process, without the supervisor that "
                "restarts it without a plugin that crashed or hung it");
+  std::int64_t plugin_heap_mib = 64;
+  app.add_option("--plugin-heap-limit", plugin_heap_mib,
+                 "supervised: a plugin whose calls keep more heap than this many MiB leaks; the "
+                 "meter starts again without it (default 64)")
+      ->check(CLI::Range(1, 1 << 20));
+  std::int64_t memory_mib = 256;
+  app.add_option("--memory-limit", memory_mib,
+                 "supervised: the meter is started again when it grows beyond this many MiB "
+                 "resident, without the plugin whose calls kept most of it (default 256)")
+      ->check(CLI::Range(16, 1 << 20));
   bool list_plugins = false;
   app.add_flag("--list-plugins", list_plugins,
                "print the ids of the plugins the SKU (--sku) carries, one a line, and stop");
@@ -144,7 +155,11 @@ int main(int argc, char** argv) {
   if (o.state_dir && !o.check_only && !unsupervised) {
     if (auto* shared = meter::apps::make_supervision()) {
       o.supervision = shared;
-      return meter::apps::supervise(*shared, {}, [&o] {
+      meter::apps::SupervisorOptions limits;
+      limits.plugin_heap_limit = plugin_heap_mib << 20;
+      limits.memory_limit = memory_mib << 20;
+      return meter::apps::supervise(*shared, limits, [&o, shared] {
+        meter::apps::count_plugin_heap(&shared->call);  // this thread is the kernel's
         return meter::apps::run_meterd(o, std::cout, std::cerr);
       });
     }

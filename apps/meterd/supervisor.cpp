@@ -4,9 +4,12 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <tuple>
 #include <thread>
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -17,6 +20,8 @@ namespace meter::apps {
 namespace {
 
 constexpr int kWatchdogExit = 70;  // EX_SOFTWARE: the watchdog ended the meter
+constexpr int kMemoryExit = 71;    // EX_OSERR: the watchdog ended the meter for its memory
+constexpr std::int64_t kMiB = std::int64_t{1} << 20;
 std::atomic<pid_t> g_child{0};
 Supervision* g_shared = nullptr;
 
@@ -35,6 +40,60 @@ void copy(char* to, std::size_t size, const std::string& from) {
   const auto n = std::min(from.size(), size - 1);
   std::memcpy(to, from.data(), n);
   to[n] = '\0';
+}
+
+/// The process's resident size in bytes, from /proc/self/statm; 0 when it cannot be read.
+/// No allocation: the watchdog reads it while the heap may be what is failing.
+std::int64_t resident_bytes() noexcept {
+  const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char text[128];
+  const ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  long long pages_total = 0;
+  long long pages_resident = 0;
+  if (std::sscanf(text, "%lld %lld", &pages_total, &pages_resident) != 2) return 0;
+  return pages_resident * ::sysconf(_SC_PAGESIZE);
+}
+
+/// The heap slot whose plugin's calls keep the most, if that is at least `floor` bytes.
+int largest_heap(const kernel::CallBreadcrumb& call, std::int64_t floor) noexcept {
+  int largest = -1;
+  for (int s = 0; s < kernel::CallBreadcrumb::kHeapSlots; ++s) {
+    const auto bytes = call.heap_bytes[s].load(std::memory_order_relaxed);
+    if (bytes >= floor) {
+      floor = bytes;
+      largest = s;
+    }
+  }
+  return largest;
+}
+
+[[noreturn]] void end_for_memory(Supervision& shared, int slot, std::int64_t bytes) noexcept {
+  shared.leaked_slot.store(slot);
+  shared.leaked_bytes.store(bytes);
+  ::_exit(kMemoryExit);
+}
+
+/// Why the watchdog ended the meter for its memory, and whose fault it was ("" for nobody's).
+std::pair<std::string, std::string> memory_finding(const Supervision& shared,
+                                                   const SupervisorOptions& options) {
+  const int slot = shared.leaked_slot.load();
+  const auto kept = shared.leaked_bytes.load();
+  const auto resident = shared.resident.load();
+  const std::string plugin =
+      slot >= 0 && slot < kernel::CallBreadcrumb::kHeapSlots ? shared.call.heap_plugin[slot] : "";
+  if (resident == 0) {
+    return {plugin, fmt::format("leaked: its calls kept {} MiB of heap (limit {} MiB)",
+                                kept / kMiB, options.plugin_heap_limit / kMiB)};
+  }
+  const auto grew = fmt::format("the meter grew to {} MiB (limit {} MiB)", resident / kMiB,
+                                options.memory_limit / kMiB);
+  if (plugin.empty()) return {"", grew + " outside any plugin's calls"};
+  return {plugin, fmt::format("leaked: {}, {} MiB of it kept by this plugin's calls", grew,
+                              kept / kMiB)};
 }
 
 }  // namespace
@@ -63,6 +122,15 @@ void start_watchdog(Supervision& shared, const SupervisorOptions& options) {
         shared.hung.store(1);
         ::_exit(kWatchdogExit);
       }
+      for (int s = 0; s < kernel::CallBreadcrumb::kHeapSlots; ++s) {
+        const auto kept = shared.call.heap_bytes[s].load(std::memory_order_relaxed);
+        if (kept > options.plugin_heap_limit) end_for_memory(shared, s, kept);
+      }
+      if (const auto size = resident_bytes(); size > options.memory_limit) {
+        const int slot = largest_heap(shared.call, size / 4);
+        shared.resident.store(size);
+        end_for_memory(shared, slot, slot >= 0 ? shared.call.heap_bytes[slot].load() : 0);
+      }
       if (shared.stopping.load() != 0) {
         if (stop_seen == 0) stop_seen = now;
         // Every tick was committed as it was metered: ending here loses no energy.
@@ -80,8 +148,18 @@ int supervise(Supervision& shared, const SupervisorOptions& options,
   std::signal(SIGINT, pass_on);
   int restarts = 0;
   for (;;) {
+    // A new process: nothing called, nothing kept.
     shared.call.since_ms.store(0);
+    shared.call.slot.store(-1);
+    for (int s = 0; s < kernel::CallBreadcrumb::kHeapSlots; ++s) {
+      shared.call.heap_bytes[s].store(0);
+      shared.call.heap_plugin[s][0] = '\0';
+    }
     shared.hung.store(0);
+    shared.leaked_slot.store(-1);
+    shared.leaked_bytes.store(0);
+    shared.resident.store(0);
+    shared.restarts = restarts;
     const pid_t child = ::fork();
     if (child < 0) {
       fmt::print(stderr, "meterd: cannot start the meter: fork: {}\n", std::strerror(errno));
@@ -105,16 +183,23 @@ int supervise(Supervision& shared, const SupervisorOptions& options,
     }
     g_child.store(0);
     const bool watchdog = WIFEXITED(status) && WEXITSTATUS(status) == kWatchdogExit;
-    if (WIFEXITED(status) && !watchdog) return WEXITSTATUS(status);
-    if (shared.stopping.load() != 0) return watchdog ? 0 : 128 + WTERMSIG(status);
-    const bool in_plugin = shared.call.since_ms.load() != 0 || shared.hung.load() != 0;
-    const std::string plugin = in_plugin ? std::string(shared.call.plugin) : std::string();
-    const std::string what =
-        watchdog ? fmt::format("hung: a call ran longer than {} ms", options.call_limit.count())
-        : !plugin.empty() ? fmt::format("killed the meter with signal {} ({})", WTERMSIG(status),
-                                        strsignal(WTERMSIG(status)))
-                          : fmt::format("died of signal {} ({}) outside any plugin",
-                                        WTERMSIG(status), strsignal(WTERMSIG(status)));
+    const bool memory = WIFEXITED(status) && WEXITSTATUS(status) == kMemoryExit;
+    if (WIFEXITED(status) && !watchdog && !memory) return WEXITSTATUS(status);
+    if (shared.stopping.load() != 0) return watchdog || memory ? 0 : 128 + WTERMSIG(status);
+    std::string plugin;
+    std::string what;
+    if (memory) {
+      std::tie(plugin, what) = memory_finding(shared, options);
+    } else {
+      const bool in_plugin = shared.call.since_ms.load() != 0 || shared.hung.load() != 0;
+      if (in_plugin) plugin = shared.call.plugin;
+      what = watchdog ? fmt::format("hung: a call ran longer than {} ms",
+                                    options.call_limit.count())
+             : !plugin.empty() ? fmt::format("killed the meter with signal {} ({})",
+                                             WTERMSIG(status), strsignal(WTERMSIG(status)))
+                               : fmt::format("died of signal {} ({}) outside any plugin",
+                                             WTERMSIG(status), strsignal(WTERMSIG(status)));
+    }
     if (++restarts > options.max_restarts) {
       fmt::print(stderr, "meterd: the meter died {} times ({}); giving up\n", restarts, what);
       return 1;

@@ -6,7 +6,9 @@
 // without the plugin that was being called: that plugin is refused as `crashed`, which the
 // event logger records and, for a legally relevant plugin, latches the legal fault. Restarts
 // are bounded; SIGTERM and SIGINT are passed on, and a child that does not stop within 2 s is
-// ended (its registers were committed with its last tick).
+// ended (its registers were committed with its last tick). A plugin that leaks is treated as
+// one that crashes: its calls' heap is counted (heap_watch.h), and past a limit the watchdog
+// ends the meter and the parent starts it again without that plugin.
 #pragma once
 
 #include <chrono>
@@ -25,6 +27,12 @@ struct Supervision {
   kernel::CallBreadcrumb call;          ///< the host's mark of the call into a plugin
   std::atomic<int> stopping{0};         ///< the meter was asked to stop (SIGTERM, SIGINT)
   std::atomic<int> hung{0};             ///< the watchdog ended the meter
+  /// The watchdog ended the meter for its memory: the heap slot of the plugin that kept it
+  /// (kernel::CallBreadcrumb::heap_plugin), or -1 when no plugin's calls kept much.
+  std::atomic<int> leaked_slot{-1};
+  std::atomic<std::int64_t> leaked_bytes{0};  ///< what that plugin's calls kept
+  std::atomic<std::int64_t> resident{0};  ///< the meter's size, when that was over its limit
+  int restarts = 0;                     ///< how often the supervisor started the meter again
   int disabled = 0;                     ///< plugins the supervisor disabled, in `plugin`
   char plugin[kMaxDisabled][64] = {};
   char why[kMaxDisabled][160] = {};
@@ -34,6 +42,10 @@ struct SupervisorOptions {
   std::chrono::milliseconds call_limit{2000};  ///< a call into a plugin longer than this hangs
   std::chrono::milliseconds stop_limit{2000};  ///< SIGTERM to exit, at most
   int max_restarts = 5;
+  /// A plugin whose calls keep more heap than this leaks (counted by meterd's allocator).
+  std::int64_t plugin_heap_limit = std::int64_t{64} << 20;
+  /// A meter larger than this (resident) is ended too, whoever grew it.
+  std::int64_t memory_limit = std::int64_t{256} << 20;
 };
 
 /// Runs `meter` (meterd's run, returning its exit status) in a child process and restarts it
@@ -47,7 +59,9 @@ int supervise(Supervision& shared, const SupervisorOptions& options,
 Supervision* make_supervision();
 
 /// The watchdog of the child, on a thread of its own: ends the process (status 70) when a call
-/// into a plugin runs longer than the limit, or when a stop asked for is not done in time.
+/// into a plugin runs longer than the limit, or when a stop asked for is not done in time; and
+/// (status 71) when a plugin's calls keep more heap than the plugin limit, or the meter grows
+/// beyond its memory limit.
 void start_watchdog(Supervision& shared, const SupervisorOptions& options);
 
 /// The plugins disabled so far and why, by plugin id.

@@ -74,6 +74,7 @@ struct PluginHost::Plugin {
   std::string write_refusal;                   // why the write in progress is refused (1.3)
   std::string last_refusal;                    // why the plugin's last session write was refused
   int start_rank = -1;
+  int heap_slot = -1;  // its place in the breadcrumb's heap accounting; -1: not counted
 
   bool has(const std::string& capability) const {
     return manifest.has_capability(capability) && granted.count(capability) != 0;
@@ -200,7 +201,7 @@ struct HostApi {
    public:
     explicit Call(Plugin& p) : plugin_(p) {
       if (p.host->depth_++ == 0) [[likely]] {
-        if (auto* crumb = p.host->config_.breadcrumb) mark(*crumb, p.manifest.id);
+        if (auto* crumb = p.host->config_.breadcrumb) mark(*crumb, p);
       }
     }
     Call(const Call&) = delete;
@@ -208,6 +209,7 @@ struct HostApi {
     ~Call() {
       if (--plugin_.host->depth_ == 0) {
         if (auto* crumb = plugin_.host->config_.breadcrumb) {
+          crumb->slot.store(-1, std::memory_order_relaxed);
           crumb->since_ms.store(0, std::memory_order_release);
         }
         if (plugin_.transaction) [[unlikely]] plugin_.transaction.reset();
@@ -219,14 +221,33 @@ struct HostApi {
     Plugin& plugin_;
   };
 
-  static void mark(CallBreadcrumb& crumb, const std::string& id) noexcept {
+  static void mark(CallBreadcrumb& crumb, Plugin& p) noexcept {
+    const std::string& id = p.manifest.id;
     const auto n = std::min(id.size(), sizeof crumb.plugin - 1);
     std::memcpy(crumb.plugin, id.data(), n);
     crumb.plugin[n] = '\0';
+    if (p.heap_slot < 0) [[unlikely]] p.heap_slot = heap_slot(crumb, id);
+    crumb.slot.store(p.heap_slot, std::memory_order_relaxed);
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now().time_since_epoch())
                          .count();
     crumb.since_ms.store(now == 0 ? 1 : now, std::memory_order_release);
+  }
+
+  /// The plugin's slot in the heap accounting: the one already named for it (a plugin loaded
+  /// again keeps its count), else the first free one; -1 when all are taken.
+  static int heap_slot(CallBreadcrumb& crumb, const std::string& id) noexcept {
+    const auto n = std::min(id.size(), sizeof crumb.heap_plugin[0] - 1);
+    for (int s = 0; s < CallBreadcrumb::kHeapSlots; ++s) {
+      char* name = crumb.heap_plugin[s];
+      if (name[0] == '\0') {
+        std::memcpy(name, id.data(), n);
+        name[n] = '\0';
+        return s;
+      }
+      if (std::strlen(name) == n && std::memcmp(name, id.data(), n) == 0) return s;
+    }
+    return -1;
   }
 
   template <class Body>

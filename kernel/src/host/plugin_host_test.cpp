@@ -154,6 +154,32 @@ TEST(PluginHost, LoadsStartsAndDeliversTicksToAPlugin) {
   EXPECT_EQ(rig.import_mwh(), 3000);
 }
 
+TEST(PluginHost, EachCallIntoAPluginIsMarkedWithItsHeapSlotAndTheMarkClearedAfter) {
+  CallBreadcrumb crumb;
+  PluginHostConfig config;
+  config.breadcrumb = &crumb;
+  Rig rig(config);
+  ASSERT_TRUE(rig.host->load(behave("good")));
+  ASSERT_TRUE(rig.host->load(by_id("hello")));
+  ASSERT_EQ(rig.host->start_all(), 2u);
+  rig.tick();
+  // Each plugin called has a slot of its own, named for it; none is marked between calls.
+  EXPECT_STREQ(crumb.heap_plugin[0], "behave");
+  EXPECT_STREQ(crumb.heap_plugin[1], "hello");
+  EXPECT_EQ(crumb.heap_plugin[2][0], '\0');
+  EXPECT_EQ(crumb.slot.load(), -1);
+  EXPECT_EQ(crumb.since_ms.load(), 0);
+  // A plugin loaded again keeps its slot, so what it kept before still counts.
+  crumb.heap_bytes[0].store(123);
+  ASSERT_TRUE(rig.host->unload("behave"));
+  ASSERT_TRUE(rig.host->load(behave("good")));
+  ASSERT_EQ(rig.host->start_all(), 1u);
+  rig.tick();
+  EXPECT_STREQ(crumb.heap_plugin[0], "behave");
+  EXPECT_EQ(crumb.heap_plugin[2][0], '\0');
+  EXPECT_EQ(crumb.heap_bytes[0].load(), 123);
+}
+
 TEST(PluginHost, TheSdkExampleLoadsFromThePluginDirectory) {
   Rig rig;
   ASSERT_TRUE(rig.host->load(by_id("hello")));

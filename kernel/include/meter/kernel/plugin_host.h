@@ -64,9 +64,19 @@ std::string_view to_string(RefusalReason reason) noexcept;
 /// Where the host marks each call into a plugin: which plugin, since when. Written on the
 /// kernel thread, read from anywhere: a watchdog thread, or a supervising process that shares
 /// the memory, tells from it which plugin hung or crashed the meter.
+///
+/// It also keeps what each plugin's calls left on the heap: `slot` is the plugin being called
+/// (its place in `heap_plugin`), and an allocator that counts (meterd's, see
+/// apps/meterd/heap_watch.h) adds what the kernel thread allocates during the call to
+/// `heap_bytes[slot]` and takes off what it frees. A plugin that leaks shows as a slot that
+/// only grows.
 struct CallBreadcrumb {
+  static constexpr int kHeapSlots = 16;
   std::atomic<std::int64_t> since_ms{0};  ///< steady ms the outermost call began; 0: none
   char plugin[64] = {};                   ///< the plugin called, NUL-terminated
+  std::atomic<int> slot{-1};              ///< the called plugin's heap slot; -1: none
+  std::atomic<std::int64_t> heap_bytes[kHeapSlots] = {};  ///< kept by each slot's calls
+  char heap_plugin[kHeapSlots][64] = {};  ///< each slot's plugin id; empty: free
 };
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 
