@@ -366,6 +366,10 @@ kernel::Result<int> lock_state_folder(const std::filesystem::path& dir) {
 /// service (a legally relevant plugin refused then latches a fault instead of stopping it).
 constexpr std::string_view kCommissionedKey = "commissioned";
 
+/// The longest a supervised restart takes (a hung call's 2 s, the restart's 2 s, a slow
+/// store): a longer gap since the last tick stored is not energy the chip counted through it.
+constexpr kernel::Milliseconds kChipCountsThroughRestart = std::chrono::seconds{30};
+
 bool commissioned(const kernel::NvmStore& nvm) {
   auto v = nvm.get(kernel::Persistence::kNamespace, kCommissionedKey);
   return v && v->has_value();
@@ -585,12 +589,35 @@ struct MeterRun::State {
   std::int64_t last_day_shown = -1;
   std::chrono::steady_clock::time_point next_tick{};  // real time: when the next tick is due
   std::chrono::steady_clock::time_point last_io{};    // simulation: when the ports were polled
+  // A supervised restart: the supply never failed, so the board's metering chip counted on
+  // while the meter's processor started again. The first tick books the energy since this
+  // time, the last tick the store holds (see catch_up).
+  std::optional<kernel::UtcTime> counted_since;
 
   bool simulating() const noexcept { return options.simulate_s > 0 || options.until; }
   const kernel::TimeSource& time() const {
     return simulating() ? static_cast<const kernel::TimeSource&>(*virtual_time) : system_time;
   }
 };
+
+namespace {
+
+/// What the board's chip counted while the meter restarted, from the last tick stored to now,
+/// fed tick by tick as the load was then: it is booked with the first tick after the restart,
+/// as a real meter's first reading of its chip after a processor reset holds it.
+void catch_up(MeterRun::State& st, kernel::Meter& m) {
+  const auto tick = m.tick_length();
+  const auto now = st.time().utc();
+  for (auto at = *st.counted_since; at < now; at += tick) {
+    st.driver->feed(m, at, std::min<kernel::Milliseconds>(tick, now - at));
+  }
+  fmt::print(*st.err, "meterd: the board counted {} ms while the meter started again; booked "
+                      "with this tick\n",
+             (now - *st.counted_since).count());
+  st.counted_since.reset();
+}
+
+}  // namespace
 
 std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& err,
                                           int& exit_code) {
@@ -638,8 +665,15 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
     st->store = std::make_unique<kernel::RamNvmStore>();
   }
   // A simulated meter with a store carries on from the time it last stored.
+  const auto stored = kernel::Persistence::stored_time(*st->store);
   st->virtual_time = std::make_unique<kernel::VirtualTimeSource>(
-      kernel::Persistence::stored_time(*st->store).value_or(st->setup.site.simulation.start));
+      stored.value_or(st->setup.site.simulation.start));
+  if (o.supervision != nullptr && o.supervision->restarts > 0 && stored) {
+    // Started again by the supervisor, which holds the supply: the chip did not stop. A gap
+    // longer than a restart can take is not the chip's to fill.
+    const auto gap = st->time().utc() - *stored;
+    if (gap > kernel::Milliseconds{0} && gap <= kChipCountsThroughRestart) st->counted_since = stored;
+  }
   std::vector<std::string> refused;
   auto powered = PoweredMeter::power_up(st->setup, o, st->time(), *st->store, st->relays.get(),
                                         st->driver->seal_switches(st->time().utc()), true, err,
@@ -747,6 +781,7 @@ bool MeterRun::step() {
   if (st.simulating() && st.time().utc() >= st.end) return false;
   auto& m = meter();
   const auto tick = m.tick_length();
+  if (st.counted_since) [[unlikely]] catch_up(st, m);
   st.driver->feed(m, st.time().utc(), tick);
   if (st.simulating()) {
     st.virtual_time->advance(tick);

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# A plugin that segfaults, aborts or loops forever in its tick handler never stops the meter.
-# The TOU product plus the hostile `crasher` runs in real time with a store (so supervised):
-# within 5 s of the fault the meter is metering again without the plugin, from its stored
-# registers (nothing lost, nothing counted twice: the registers go on from where they were);
-# the plugin is named in the audit trail as crashed; SIGTERM is honoured within 2 s, even
-# while a plugin hangs.
-# meterctl identify names it too.
+# A plugin that segfaults, aborts, loops forever or leaks in its tick handler never stops the
+# meter. The TOU product plus the hostile `crasher` runs in real time with a store (so
+# supervised), on a board replaying a steady 3600 W (1 mWh a millisecond): within 5 s of the
+# fault the meter is metering again without the plugin, and its registers hold the energy of
+# every millisecond since the first tick, the restart's included (the board's chip counts on
+# while the meter's processor starts again; nothing lost, nothing counted twice). The plugin is
+# named in the audit trail and by meterctl identify; SIGTERM is honoured within 2 s, even
+# while a plugin hangs. A leak is found two ways: by the heap the plugin's calls keep
+# (--plugin-heap-limit) and by the meter's resident size (--memory-limit).
 #   containment.sh MeterD SOURCE_DIR OUT_DIR CRASHER_DIR METERCTL
 set -euo pipefail
 meterd="$1"; src="$2"; out="$3"; crasher="$4"; meterctl="$5"
-site="$src/config/sites/toronto-tou.toml"
 rm -rf "$out"
 mkdir -p "$out"
+toronto="$src/config/sites/toronto-tou.toml"
+# The Toronto TOU site on a replayed steady load: 3600 W (the board's 1½ elements are one
+# element's current), from 2020 to 2040.
+site="$out/steady-site.toml"
+sed '/^\[simulation\]/,$d' "$toronto" > "$site"
+printf '[simulation]\nmodel = "replay"\nreplay_file = "steady.csv"\n' >> "$site"
+printf 'timestamp,p1_w,q1_var,v1_v\n%s\n%s\n' "2020-01-01T00:00:00Z,3600.0,0.0,240.0" \
+  "2040-01-01T00:00:00Z,3600.0,0.0,240.0" > "$out/steady.csv"
+# Each line of meterd's output with the microsecond it was read, for the energy check.
+stamp() { while IFS= read -r line; do printf '%s %s\n' "${EPOCHREALTIME/./}" "$line"; done; }
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -28,19 +39,25 @@ wait_for() {
 # The active energy of a trace line (import + export, mWh): it moves every tick.
 active() { awk '{ print $3 + $4 }'; }
 
-sku_with() {  # sku_with MODE AFTER_TICKS
-  cp "$src/config/skus/tou.toml" "$out/$1.toml"
+sku_with() {  # sku_with MODE AFTER_TICKS [NAME]: the TOU product with the crasher, as NAME.toml
+  cp "$src/config/skus/tou.toml" "$out/${3:-$1}.toml"
   printf '\n[plugins.crasher]\nversion = "1.0.0"\n\n[plugins.crasher.settings]\nmode = "%s"\nafter_ticks = %s\n' \
-    "$1" "$2" >> "$out/$1.toml"
+    "$1" "$2" >> "$out/${3:-$1}.toml"
 }
 
-for mode in segfault abort hang; do
-  sku_with "$mode" 3
+for mode in segfault abort hang leak grow; do
+  limits=()
+  case "$mode" in
+    leak) sku_with leak 3; limits=(--plugin-heap-limit 16) ;;
+    grow) sku_with leak 3 grow; limits=(--plugin-heap-limit 100000 --memory-limit 64) ;;
+    *) sku_with "$mode" 3 ;;
+  esac
   "$meterd" --sku "$out/$mode.toml" --site "$site" --state "$out/$mode" --plugins "$crasher" \
-    --trace > "$out/$mode.out" 2> "$out/$mode.err" &
+    "${limits[@]}" --trace > >(tee "$out/$mode.out" | stamp > "$out/$mode.stamped") \
+    2> "$out/$mode.err" &
   pid=$!
   pids+=("$pid")
-  wait_for "$out/$mode.err" "plugin crasher (killed the meter with signal|hung)" 30
+  wait_for "$out/$mode.err" "plugin crasher (killed the meter with signal|hung|leaked)" 60
   fault=$(now_ms)
   # Metering again: a second start from the store, then ticks that go on from it.
   wait_for "$out/$mode.out" "^start intact" 5
@@ -61,12 +78,24 @@ for mode in segfault abort hang; do
   after=$(tail -n +"$restart_line" "$out/$mode.out" | grep '^tick ' | tail -n 1 | active)
   [ "$restored" -ge "$before" ] || fail "$mode: restarted from $restored mWh, below $before mWh"
   [ "$after" -gt "$restored" ] || fail "$mode: the registers did not advance after the restart"
+  # The energy: from the first tick line to the last, +A moved by the milliseconds between
+  # them (1 mWh each), give or take the lines' scheduling; a restart without the chip's count
+  # would be a second or more short.
+  sleep 0.2  # the stamped copy lags the plain one by a line at most
+  read -r w1 e1 < <(grep -m 1 ' tick ' "$out/$mode.stamped" | awk '{ print $1, $4 }')
+  read -r wn en < <(grep ' tick ' "$out/$mode.stamped" | tail -n 1 | awk '{ print $1, $4 }')
+  span_ms=$(( (wn - w1) / 1000 ))
+  short=$(( span_ms - (en - e1) ))
+  [ "${short#-}" -le 250 ] ||
+    fail "$mode: +A moved $((en - e1)) mWh in $span_ms ms of a steady 3600 W ($short mWh short)"
+  grep -q "the board counted [0-9]* ms while the meter started again" "$out/$mode.err" ||
+    fail "$mode: the restart did not book what the board counted"
   grep -q "crasher refused (crashed)" "$out/$mode.err" || fail "$mode: the plugin was not refused"
   # A meter shop's identify names it (the optical port of the restarted meter).
   port=$(sed -n 's/.*optical port on tcp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out/$mode.err" | tail -n 1)
   "$meterctl" --connect "tcp://127.0.0.1:$port" identify > "$out/$mode-identify.out" \
     2> "$out/$mode-identify.err" || fail "$mode: meterctl identify failed"
-  grep -Eq "^plugins off: +crasher \(crashed\): (killed the meter|hung)" "$out/$mode-identify.out" ||
+  grep -Eq "^plugins off: +crasher \(crashed\): (killed the meter|hung|leaked)" "$out/$mode-identify.out" ||
     fail "$mode: identify does not name crasher: $(cat "$out/$mode-identify.out")"
   # SIGTERM: honoured within 2 s, orderly.
   t0=$(now_ms)
@@ -82,7 +111,8 @@ for mode in segfault abort hang; do
     --print-audit > "$out/$mode-audit.out" 2> "$out/$mode-audit.err" || fail "$mode: no audit"
   grep -E "plugin-refused.*crasher.*crashed" "$out/$mode-audit.out" > /dev/null ||
     fail "$mode: the audit trail does not name crasher as crashed"
-  echo "$mode: metering again $back ms after the fault ($before -> $restored -> $after mWh), stopped in $took ms"
+  echo "$mode: metering again $back ms after the fault ($before -> $restored -> $after mWh;" \
+    "$((en - e1)) mWh in $span_ms ms), stopped in $took ms"
 done
 
 # The kernel's registers: no SKU can grant them, and a plugin that writes them anyway (at its
@@ -91,15 +121,15 @@ cp "$src/config/skus/tou.toml" "$out/thief.toml"
 printf '\n[plugins.thief]\nversion = "1.0.0"\n' >> "$out/thief.toml"
 sed 's/^\(\[plugins\.thief\]\)$/\1\ngrants = ["nvm:kernel"]/' "$out/thief.toml" > "$out/thief-granted.toml"
 status=0
-"$meterd" --sku "$out/thief-granted.toml" --site "$site" --plugins "$crasher" --check > /dev/null \
+"$meterd" --sku "$out/thief-granted.toml" --site "$toronto" --plugins "$crasher" --check > /dev/null \
   2> "$out/thief-granted.err" || status=$?
 [ "$status" -eq 2 ] || fail "an SKU granting nvm:kernel: exit status $status, expected 2"
 grep -q "is granted 'nvm:kernel': the kernel's registers .* are never granted" "$out/thief-granted.err" ||
   fail "the nvm:kernel grant is not refused as such"
-"$meterd" --sku "$out/thief.toml" --site "$site" --plugins "$crasher" --state "$out/thief" \
+"$meterd" --sku "$out/thief.toml" --site "$toronto" --plugins "$crasher" --state "$out/thief" \
   --simulate 1h --trace > "$out/thief1.out" 2> "$out/thief1.err" || fail "the thief's first hour"
 grep -q "kernel/registers refused" "$out/thief1.err" || fail "the thief's write was not refused"
-"$meterd" --sku "$src/config/skus/tou.toml" --site "$site" --state "$out/thief" --simulate 1h \
+"$meterd" --sku "$src/config/skus/tou.toml" --site "$toronto" --state "$out/thief" --simulate 1h \
   --trace > "$out/thief2.out" 2> "$out/thief2.err" || fail "the hour after the thief"
 last=$(grep '^stopped \|^done ' "$out/thief1.out" | tail -n 1 | awk '{ print $3 }')
 restored=$(grep '^start ' "$out/thief2.out" | head -n 1 | awk '{ print $6 }')
@@ -108,7 +138,7 @@ echo "thief: the nvm:kernel grant refused (exit 2); its writes refused; +A $last
 
 # SIGTERM while a plugin hangs, before the watchdog's limit: still within 2 s.
 sku_with hang 2
-"$meterd" --sku "$out/hang.toml" --site "$site" --state "$out/hang-term" --plugins "$crasher" \
+"$meterd" --sku "$out/hang.toml" --site "$toronto" --state "$out/hang-term" --plugins "$crasher" \
   --trace > "$out/hang-term.out" 2> "$out/hang-term.err" &
 pid=$!
 pids+=("$pid")
@@ -121,4 +151,4 @@ wait "$pid" || status=$?
 took=$(($(now_ms) - t0))
 [ "$took" -le 2000 ] || fail "SIGTERM during a hang took $took ms"
 echo "SIGTERM during a hang: the meter ended in $took ms (status $status)"
-echo "containment: 5 passed, 0 failed"
+echo "containment: 7 passed, 0 failed"
