@@ -226,21 +226,23 @@ class Nvm {
     const std::string k(key);
     const auto status = api_->nvm_get(api_->context, ns(), k.c_str(), &detail::copy_value, &out);
     if (status == METER_STATUS_NOT_FOUND) return std::nullopt;
-    detail::throw_if_failed(status, "nvm get " + k);
+    if (status != METER_STATUS_OK) detail::throw_if_failed(status, "nvm get " + k);
     return out;
   }
   /// Stores `value` under `key`, replacing any record.
   void put(std::string_view key, const Value& value) {
     const std::string k(key);
     const meter_value v = to_c(value);
-    detail::throw_if_failed(api_->nvm_put(api_->context, ns(), k.c_str(), &v), "nvm put " + k);
+    // The text is made only for a failure: a record put every tick costs no allocation.
+    const auto status = api_->nvm_put(api_->context, ns(), k.c_str(), &v);
+    if (status != METER_STATUS_OK) detail::throw_if_failed(status, "nvm put " + k);
   }
   /// Removes `key`; returns false when there was no such record.
   bool erase(std::string_view key) {
     const std::string k(key);
     const auto status = api_->nvm_erase(api_->context, ns(), k.c_str());
     if (status == METER_STATUS_NOT_FOUND) return false;
-    detail::throw_if_failed(status, "nvm erase " + k);
+    if (status != METER_STATUS_OK) detail::throw_if_failed(status, "nvm erase " + k);
     return true;
   }
   /// Runs `body` in a transaction: every write in it persists together, or (if it throws) none.
@@ -322,8 +324,8 @@ class Host {
   /// Publishes `payload` on `topic` to every plugin subscribed to it.
   void publish(std::string_view topic, const void* payload, std::size_t size) {
     const std::string t(topic);
-    detail::throw_if_failed(api_->publish(api_->context, t.c_str(), payload, size),
-                            "publish " + t);
+    const auto status = api_->publish(api_->context, t.c_str(), payload, size);
+    if (status != METER_STATUS_OK) detail::throw_if_failed(status, "publish " + t);
   }
   void publish(std::string_view topic, std::string_view text = {}) {
     publish(topic, text.data(), text.size());
