@@ -14,7 +14,7 @@
 namespace {
 
 constexpr const char* kAbiSha256 =
-    "c900347bd85a1b079573aa3845cc2496473a05ee227705f69887315c49305379";
+    "4945939c3ba808cb0da9adc257b4f893f0881518a7b550897796341ab7334b85";
 constexpr int kAbiMajor = 1;
 constexpr int kAbiMinor = 4;
 

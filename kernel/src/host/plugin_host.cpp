@@ -133,15 +133,55 @@ meter_parameter_changed to_c(const ParameterChanged& e) {
   c.via = static_cast<meter_interface>(e.via);
   c.role = e.role;
   c.parameter_class = e.parameter_class;
-  c.counter = e.counter ? static_cast<std::int32_t>(*e.counter) : 0;
+  c.counter = e.counter ? static_cast<std::int32_t>(*e.counter) : METER_COUNTER_NONE;
   c.counter_value = e.counter_value;
   return c;
 }
 meter_logon_failed to_c(const LogonFailed& e) {
   return {ms(e.time), static_cast<meter_interface>(e.via), e.failures, e.reason.c_str()};
 }
-static_assert(static_cast<int>(ParameterClass::tariff) == METER_PARAMETER_TARIFF &&
-              static_cast<int>(ParameterClass::calibration) == METER_PARAMETER_CALIBRATION);
+// The C ABI's numbers are the kernel's: events and objects pass through without a table.
+template <class Kernel>
+constexpr int as_int(Kernel k) noexcept {
+  return static_cast<int>(k);
+}
+static_assert(as_int(ParameterClass::read_only) == METER_PARAMETER_READ_ONLY &&
+              as_int(ParameterClass::operational) == METER_PARAMETER_OPERATIONAL &&
+              as_int(ParameterClass::configuration) == METER_PARAMETER_CONFIGURATION &&
+              as_int(ParameterClass::calibration) == METER_PARAMETER_CALIBRATION &&
+              as_int(ParameterClass::tariff) == METER_PARAMETER_TARIFF);
+static_assert(as_int(Role::public_read) == METER_ROLE_PUBLIC &&
+              as_int(Role::reader) == METER_ROLE_READER &&
+              as_int(Role::configurator) == METER_ROLE_CONFIGURATOR &&
+              as_int(Role::calibrator) == METER_ROLE_CALIBRATOR && kAnyRole == METER_ROLE_ANY &&
+              kNoRole == METER_ROLE_NONE);
+static_assert(as_int(SealKind::cover) == METER_SEAL_COVER &&
+              as_int(SealKind::programming_jumper) == METER_SEAL_PROGRAMMING_JUMPER &&
+              as_int(SealKind::optical_plug) == METER_SEAL_OPTICAL_PLUG &&
+              as_int(SealKind::electronic) == METER_SEAL_ELECTRONIC);
+static_assert(as_int(EventCounter::calibration) == METER_COUNTER_CALIBRATION &&
+              as_int(EventCounter::configuration) == METER_COUNTER_CONFIGURATION);
+static_assert(as_int(Interface::kernel) == METER_INTERFACE_KERNEL &&
+              as_int(Interface::optical_port) == METER_INTERFACE_OPTICAL_PORT &&
+              as_int(Interface::comms) == METER_INTERFACE_COMMS &&
+              as_int(Interface::plugin) == METER_INTERFACE_PLUGIN &&
+              as_int(Interface::local_button) == METER_INTERFACE_LOCAL_BUTTON);
+static_assert(as_int(Unit::year) == METER_UNIT_YEAR && as_int(Unit::month) == METER_UNIT_MONTH &&
+              as_int(Unit::week) == METER_UNIT_WEEK && as_int(Unit::day) == METER_UNIT_DAY &&
+              as_int(Unit::hour) == METER_UNIT_HOUR && as_int(Unit::minute) == METER_UNIT_MINUTE &&
+              as_int(Unit::second) == METER_UNIT_SECOND &&
+              as_int(Unit::degree) == METER_UNIT_DEGREE &&
+              as_int(Unit::celsius) == METER_UNIT_CELSIUS &&
+              as_int(Unit::watt) == METER_UNIT_WATT &&
+              as_int(Unit::volt_ampere) == METER_UNIT_VOLT_AMPERE &&
+              as_int(Unit::var) == METER_UNIT_VAR &&
+              as_int(Unit::watt_hour) == METER_UNIT_WATT_HOUR &&
+              as_int(Unit::volt_ampere_hour) == METER_UNIT_VOLT_AMPERE_HOUR &&
+              as_int(Unit::var_hour) == METER_UNIT_VAR_HOUR &&
+              as_int(Unit::ampere) == METER_UNIT_AMPERE && as_int(Unit::volt) == METER_UNIT_VOLT &&
+              as_int(Unit::hertz) == METER_UNIT_HERTZ &&
+              as_int(Unit::per_watt_hour) == METER_UNIT_PER_WATT_HOUR &&
+              as_int(Unit::percent) == METER_UNIT_PERCENT && as_int(Unit::none) == METER_UNIT_NONE);
 
 meter_status status_for(ErrorKind kind) {
   switch (kind) {

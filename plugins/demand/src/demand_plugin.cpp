@@ -26,8 +26,6 @@ using sdk::Host;
 using sdk::Status;
 using sdk::Value;
 
-constexpr std::uint8_t kUnitW = 27;
-constexpr std::uint8_t kRoleConfigurator = 4;
 constexpr std::string_view kStateKey = "state";
 constexpr sdk::Obis kCurrentRate = sdk::obis("0-0:96.14.0");
 
@@ -221,7 +219,7 @@ class DemandPlugin {
       const std::string name = quantity_name(quantity);
       const auto demand = [&](Kind kind, std::string what, auto member) {
         host_.provide({.id = quantity_obis(quantity, kind), .type = METER_VALUE_INTEGER,
-                       .unit = kUnitW, .scaler = -3, .legally_relevant = true,
+                       .unit = METER_UNIT_WATT, .scaler = -3, .legally_relevant = true,
                        .description = fmt::format("{} demand, {}, mW", what, name)},
                       [this, q, member] { return engine_.values(q).*member; });
       };
@@ -237,7 +235,7 @@ class DemandPlugin {
                     [this, q] { return utc_text(engine_.values(q).maximum_time_ms); });
     }
     host_.provide({.id = kResetObject, .type = METER_VALUE_BOOLEAN,
-                   .write_roles = kRoleConfigurator,
+                   .write_roles = METER_ROLE_CONFIGURATOR,
                    .parameter_class = METER_PARAMETER_OPERATIONAL, .legally_relevant = true,
                    .description = "Demand reset: write true; reads true while a reset is allowed"},
                   [this] { return engine_.lockout_remaining_ms() == 0; },

@@ -46,7 +46,7 @@ class LoadProfilePlugin {
                   [this] { return select_records(*engine_, selector_); });
     host_.provide({.id = kSelectorObject,
                    .type = METER_VALUE_TEXT,
-                   .write_roles = 0x0F,
+                   .write_roles = METER_ROLE_ANY,
                    .parameter_class = METER_PARAMETER_OPERATIONAL,
                    .description = "Load profile selector: all | last:N | index:A-B | time:FROM/TO"},
                   [this] { return selector_.text; },

@@ -39,12 +39,10 @@ using sdk::Host;
 using sdk::Status;
 using sdk::Value;
 
-constexpr std::uint8_t kUnitCurrency = 10;  // DLMS/COSEM unit: (local) currency
-constexpr std::uint8_t kUnitSecond = 7;
-constexpr std::uint8_t kUnitWh = 30;
-constexpr std::uint8_t kUnitNone = 255;
-constexpr std::uint8_t kRolesAll = 0x0F;        // public (keypad, button), reader, shop
-constexpr std::uint8_t kRolesMeterShop = 0x0C;  // configurator, calibrator
+// Who may write the keypad's objects: anybody (keypad, button), a reader, the shop; and the
+// meter shop's alone.
+constexpr std::uint8_t kRolesAll = METER_ROLE_ANY;
+constexpr std::uint8_t kRolesMeterShop = METER_ROLE_CONFIGURATOR | METER_ROLE_CALIBRATOR;
 constexpr sdk::Obis kImportRegister = sdk::obis("1-0:1.8.0");
 constexpr const char* kAccountKey = "account";
 constexpr const char* kIdsKey = "used_ids";
@@ -766,7 +764,7 @@ class PrepaidPlugin {
   void provide_objects() {
     const auto scaler = static_cast<std::int8_t>(-milli_places(settings_.decimals));
     const auto money_object = [&](sdk::Obis id, std::string what, auto reader) {
-      host_.provide({.id = id, .type = METER_VALUE_INTEGER, .unit = kUnitCurrency,
+      host_.provide({.id = id, .type = METER_VALUE_INTEGER, .unit = METER_UNIT_CURRENCY,
                      .scaler = scaler, .legally_relevant = true,
                      .description = what + ", " + settings_.currency},
                     std::move(reader));
@@ -816,7 +814,7 @@ class PrepaidPlugin {
     host_.provide({.id = kTokensRefused, .type = METER_VALUE_UNSIGNED,
                    .description = "Tokens refused"},
                   [this] { return tokens_refused_; });
-    host_.provide({.id = kTokenLockout, .type = METER_VALUE_UNSIGNED, .unit = kUnitSecond,
+    host_.provide({.id = kTokenLockout, .type = METER_VALUE_UNSIGNED, .unit = METER_UNIT_SECOND,
                    .description = "Metered seconds before token entry opens again"},
                   [this] { return static_cast<std::uint64_t>((lockout_ms_ + 999) / 1000); });
     host_.provide({.id = kRechargeHistory, .type = METER_VALUE_OCTETS, .legally_relevant = true,
@@ -840,11 +838,11 @@ class PrepaidPlugin {
     for (std::size_t s = 0; s < sources(); ++s) {
       const std::string& name = settings_.source_names[s];
       host_.provide({.id = source_obis(SourceObject::price, s), .type = METER_VALUE_INTEGER,
-                     .unit = kUnitNone, .scaler = scaler, .legally_relevant = true,
+                     .unit = METER_UNIT_NONE, .scaler = scaler, .legally_relevant = true,
                      .description = fmt::format("Price per kWh, {}, {}", name, settings_.currency)},
                     [this, s] { return settings_.ledger.price_milli_per_kwh[s]; });
       host_.provide({.id = source_obis(SourceObject::energy, s), .type = METER_VALUE_INTEGER,
-                     .unit = kUnitWh, .scaler = -3, .legally_relevant = true,
+                     .unit = METER_UNIT_WATT_HOUR, .scaler = -3, .legally_relevant = true,
                      .description = fmt::format("Import energy billed on {}", name)},
                     [this, s] { return ledger_.values().energy_mwh[s]; });
       host_.provide({.id = source_obis(SourceObject::relay_state, s),
@@ -854,7 +852,7 @@ class PrepaidPlugin {
                                                 name)},
                     [this, s] { return std::uint64_t{protection_.reasons(s)}; });
       host_.provide({.id = source_obis(SourceObject::debited, s), .type = METER_VALUE_INTEGER,
-                     .unit = kUnitCurrency, .scaler = scaler, .legally_relevant = true,
+                     .unit = METER_UNIT_CURRENCY, .scaler = scaler, .legally_relevant = true,
                      .description = fmt::format("Debited for energy on {}, {}", name,
                                                 settings_.currency)},
                     [this, s] { return ledger_.values().debited_milli[s]; });

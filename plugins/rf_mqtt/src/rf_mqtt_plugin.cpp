@@ -57,10 +57,10 @@ std::string_view interface_name(meter_interface via) {
 
 std::string_view seal_name(std::int32_t kind) {
   switch (kind) {
-    case 1: return "cover";
-    case 2: return "programming-jumper";
-    case 3: return "optical-plug";
-    case 4: return "electronic";
+    case METER_SEAL_COVER: return "cover";
+    case METER_SEAL_PROGRAMMING_JUMPER: return "programming-jumper";
+    case METER_SEAL_OPTICAL_PLUG: return "optical-plug";
+    case METER_SEAL_ELECTRONIC: return "electronic";
     default: return "unknown";
   }
 }

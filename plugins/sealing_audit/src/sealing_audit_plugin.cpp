@@ -33,7 +33,8 @@ constexpr sdk::Obis kReadyObject = obis("0-0:128.6.6");
 constexpr sdk::Obis kCalibrationCounter = obis("0-0:128.6.1");
 constexpr sdk::Obis kConfigurationCounter = obis("0-0:128.6.2");
 constexpr sdk::Obis kSealableParameters = obis("0-0:128.6.5");
-constexpr std::uint8_t kRolesThatReadTheLog = 0x0E;  // reader, configurator, calibrator
+constexpr std::uint8_t kRolesThatReadTheLog =
+    METER_ROLE_READER | METER_ROLE_CONFIGURATOR | METER_ROLE_CALIBRATOR;
 constexpr std::uint32_t kRecordsPerParameter = 10;    // table S.3.1
 constexpr std::uint32_t kMaxRecords = 1000;
 constexpr std::uint32_t kMinRecords = 10;
@@ -45,10 +46,10 @@ constexpr std::size_t kDistinctPerPeriod = 16;
 
 const char* seal_name(std::int32_t kind) {
   switch (kind) {
-    case 1: return "cover seal";
-    case 2: return "programming jumper";
-    case 3: return "optical port sealing plug";
-    case 4: return "electronic seal";
+    case METER_SEAL_COVER: return "cover seal";
+    case METER_SEAL_PROGRAMMING_JUMPER: return "programming jumper";
+    case METER_SEAL_OPTICAL_PLUG: return "optical port sealing plug";
+    case METER_SEAL_ELECTRONIC: return "electronic seal";
     default: return "seal";
   }
 }
@@ -248,7 +249,7 @@ class SealingAuditPlugin {
                   [this] { return status(); });
     host_.provide({.id = kFillObject,
                    .type = METER_VALUE_UNSIGNED,
-                   .unit = 56,  // DLMS/COSEM unit: percent
+                   .unit = METER_UNIT_PERCENT,
                    .legally_relevant = true,
                    .description = "audit log (change records) filled, %: a warning from warn_at_percent"},
                   [this] {

@@ -55,7 +55,7 @@ class Rig {
     e.new_value = new_value;
     e.who = "optical-port";
     e.via = via;
-    e.role = 4;
+    e.role = METER_ROLE_CONFIGURATOR;
     e.parameter_class = METER_PARAMETER_CONFIGURATION;
     e.counter = 2;
     e.counter_value = static_cast<std::int32_t>(configuration);

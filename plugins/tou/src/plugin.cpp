@@ -27,8 +27,6 @@ using sdk::Host;
 using sdk::Status;
 using sdk::Value;
 
-constexpr std::uint8_t kUnitWh = 30;
-constexpr std::uint8_t kRoleConfigurator = 4;
 constexpr const char* kRegistersKey = "registers";  // the rate registers, saved every tick
 
 std::string text_of(const Value& v) {
@@ -317,11 +315,11 @@ class TouPlugin {
   void provide_objects() {
     for (std::size_t i = 0; i < kRates; ++i) {
       const char r = static_cast<char>('A' + i);
-      host_.provide({.id = kImportRegisters[i], .type = METER_VALUE_INTEGER, .unit = kUnitWh,
+      host_.provide({.id = kImportRegisters[i], .type = METER_VALUE_INTEGER, .unit = METER_UNIT_WATT_HOUR,
                      .scaler = -3, .legally_relevant = true,
                      .description = fmt::format("Active energy import (+A), rate {}, mWh", r)},
                     [this, i] { return engine_.import_mwh()[i]; });
-      host_.provide({.id = kExportRegisters[i], .type = METER_VALUE_INTEGER, .unit = kUnitWh,
+      host_.provide({.id = kExportRegisters[i], .type = METER_VALUE_INTEGER, .unit = METER_UNIT_WATT_HOUR,
                      .scaler = -3, .legally_relevant = true,
                      .description = fmt::format("Active energy export (-A), rate {}, mWh", r)},
                     [this, i] { return engine_.export_mwh()[i]; });
@@ -360,7 +358,7 @@ class TouPlugin {
   void provide_writable(sdk::Obis id, std::string description, Reader reader, Writer writer) {
     // Each decides which rate register a tick's energy goes to: a tariff parameter, counted
     // and recorded by the gate, sealed where the product says so.
-    host_.provide({.id = id, .type = METER_VALUE_TEXT, .write_roles = kRoleConfigurator,
+    host_.provide({.id = id, .type = METER_VALUE_TEXT, .write_roles = METER_ROLE_CONFIGURATOR,
                    .parameter_class = METER_PARAMETER_TARIFF,
                    .description = std::move(description)},
                   std::move(reader),

@@ -28,7 +28,7 @@ class HelloPlugin {
                   [this] { return ticks_seen_; });
     host_.provide({.id = kImportedSinceStart,
                    .type = METER_VALUE_INTEGER,
-                   .unit = 30,  // Wh
+                   .unit = METER_UNIT_WATT_HOUR,
                    .scaler = -3,
                    .description = "Energy imported since start, mWh"},
                   [this] { return imported_mwh_; });

@@ -134,6 +134,59 @@ enum {
   METER_INTERFACE_LOCAL_BUTTON = 5
 };
 
+/** Roles (IEC 62056-style access levels), a bit each: a mask in meter_object_info's
+ *  read_roles and write_roles, one of them in meter_parameter_changed's role. */
+enum {
+  METER_ROLE_NONE = 0,          /**< as a mask: nobody outside; as a role: unknown */
+  METER_ROLE_PUBLIC = 1,        /**< anybody, no logon (the display, an open port) */
+  METER_ROLE_READER = 2,        /**< a logged-on reader */
+  METER_ROLE_CONFIGURATOR = 4,  /**< changes configuration parameters while unsealed */
+  METER_ROLE_CALIBRATOR = 8,    /**< changes calibration parameters while unsealed */
+  METER_ROLE_ANY = 15           /**< every role */
+};
+
+/** The seals a meter has (meter_seal_changed's kind). */
+enum {
+  METER_SEAL_COVER = 1,
+  METER_SEAL_PROGRAMMING_JUMPER = 2,
+  METER_SEAL_OPTICAL_PLUG = 3,
+  METER_SEAL_ELECTRONIC = 4
+};
+
+/** The event counters a change steps (meter_parameter_changed's counter). */
+enum {
+  METER_COUNTER_NONE = 0, /**< an operational parameter: no counter */
+  METER_COUNTER_CALIBRATION = 1,
+  METER_COUNTER_CONFIGURATION = 2
+};
+
+/** Units of objects, numbered as in the DLMS/COSEM unit enumeration (IEC 62056-6-2), the ones
+ *  the meter's objects use. Any other number of that enumeration may be given too. */
+enum {
+  METER_UNIT_YEAR = 1,
+  METER_UNIT_MONTH = 2,
+  METER_UNIT_WEEK = 3,
+  METER_UNIT_DAY = 4,
+  METER_UNIT_HOUR = 5,
+  METER_UNIT_MINUTE = 6,
+  METER_UNIT_SECOND = 7,
+  METER_UNIT_DEGREE = 8,
+  METER_UNIT_CELSIUS = 9,
+  METER_UNIT_CURRENCY = 10,
+  METER_UNIT_WATT = 27,
+  METER_UNIT_VOLT_AMPERE = 28,
+  METER_UNIT_VAR = 29,
+  METER_UNIT_WATT_HOUR = 30,
+  METER_UNIT_VOLT_AMPERE_HOUR = 31,
+  METER_UNIT_VAR_HOUR = 32,
+  METER_UNIT_AMPERE = 33,
+  METER_UNIT_VOLT = 35,
+  METER_UNIT_HERTZ = 44,
+  METER_UNIT_PER_WATT_HOUR = 45,
+  METER_UNIT_PERCENT = 56,
+  METER_UNIT_NONE = 255
+};
+
 /** Number of energy registers in a tick, in this order: import active (+A, 1-0:1.8.0), export
  *  active (-A, 1-0:2.8.0), reactive Q1..Q4 (1-0:5.8.0 .. 1-0:8.8.0). */
 #define METER_ENERGY_REGISTERS 6
@@ -202,18 +255,16 @@ typedef struct meter_parameter_changed {
   /* ABI 1.1: a host of ABI 1.0 never loads a plugin built against 1.1, so these are always
    * present for a plugin that knows them. */
   meter_interface via;    /**< the interface the change came through */
-  int32_t role;           /**< the role it was made with: 1 public, 2 reader, 4 configurator,
-                               8 calibrator; 0 unknown */
+  int32_t role;           /**< the role it was made with, a METER_ROLE_*; NONE: unknown */
   int32_t parameter_class; /**< the parameter's meter_parameter_class (3 configuration, 4
                                calibration, 2 operational) */
-  int32_t counter;        /**< the event counter that stepped: 1 calibration, 2 configuration,
-                               0 none (an operational parameter) */
+  int32_t counter;        /**< the event counter that stepped, a METER_COUNTER_* */
   int32_t counter_value;  /**< that counter after the step, 0..999 */
 } meter_parameter_changed;
 
 typedef struct meter_seal_changed {
   int64_t time_utc_ms;
-  int32_t kind;   /**< 1 cover, 2 programming jumper, 3 optical plug, 4 electronic */
+  int32_t kind;   /**< a METER_SEAL_* */
   int32_t sealed; /**< 1 sealed, 0 broken */
 } meter_seal_changed;
 
@@ -308,9 +359,9 @@ typedef struct meter_object_info {
   uint32_t struct_size; /**< sizeof(meter_object_info) as the plugin was built */
   meter_obis id;
   meter_value_type type;
-  uint8_t unit;   /**< DLMS/COSEM unit enumeration (30 Wh, 27 W, 35 V, 255 none) */
+  uint8_t unit;   /**< a METER_UNIT_* (the DLMS/COSEM unit enumeration) */
   int8_t scaler;  /**< value x 10^scaler is in `unit` */
-  uint8_t read_roles;  /**< mask: 1 public, 2 reader, 4 configurator, 8 calibrator */
+  uint8_t read_roles;  /**< a mask of METER_ROLE_* */
   uint8_t write_roles; /**< same mask; 0 when nobody outside may write it */
   meter_parameter_class parameter_class;
   int32_t legally_relevant; /**< 1 when the object is part of the legal metrology */

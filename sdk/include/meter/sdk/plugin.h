@@ -166,9 +166,9 @@ template <> struct EventTraits<meter_plugin_refused> { static constexpr meter_ev
 struct ObjectSpec {
   Obis id{};
   meter_value_type type = METER_VALUE_INTEGER;
-  std::uint8_t unit = 255;  ///< DLMS/COSEM unit number; 30 is Wh, 255 none
+  std::uint8_t unit = METER_UNIT_NONE;  ///< a METER_UNIT_* (DLMS/COSEM unit number)
   std::int8_t scaler = 0;
-  std::uint8_t read_roles = 0x0F;
+  std::uint8_t read_roles = METER_ROLE_ANY;
   std::uint8_t write_roles = 0;
   meter_parameter_class parameter_class = METER_PARAMETER_READ_ONLY;
   bool legally_relevant = false;

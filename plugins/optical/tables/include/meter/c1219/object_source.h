@@ -22,7 +22,7 @@ struct ObjectMeta {
   meter_value_type type = METER_VALUE_INTEGER;  ///< METER_VALUE_*
   int unit = 255;                               ///< DLMS/COSEM unit: 30 Wh, 27 W, 255 none
   int scaler = 0;                               ///< value x 10^scaler is in `unit`
-  int read_roles = 0x0F;   ///< mask: 1 public, 2 reader, 4 configurator, 8 calibrator
+  int read_roles = METER_ROLE_ANY;  ///< a mask of METER_ROLE_*
   int write_roles = 0;     ///< same mask; 0 when nobody outside may write it
   int parameter_class = METER_PARAMETER_READ_ONLY;  ///< meter_parameter_class
   bool legally_relevant = false;

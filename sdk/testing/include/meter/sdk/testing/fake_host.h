@@ -302,8 +302,8 @@ class FakeHost {
   /// port writes (ABI 1.2): a port may write it when its role is in `write_roles`, and not
   /// while sealed() when the class is configuration or calibration.
   void describe_object(const Obis& id, std::uint8_t write_roles,
-                       meter_parameter_class parameter_class, std::uint8_t unit = 255,
-                       std::int8_t scaler = 0, std::uint8_t read_roles = 0x0F) {
+                       meter_parameter_class parameter_class, std::uint8_t unit = METER_UNIT_NONE,
+                       std::int8_t scaler = 0, std::uint8_t read_roles = METER_ROLE_ANY) {
     auto& d = kernel_info_[key(id)];
     d = meter_object_info{};
     d.struct_size = sizeof(meter_object_info);
@@ -809,8 +809,8 @@ class FakeHost {
     info.struct_size = sizeof(meter_object_info);
     info.id = id;
     info.type = static_cast<meter_value_type>(kernel_objects_.at(key(id)).index() + 1);
-    info.unit = 255;
-    info.read_roles = 0x0F;
+    info.unit = METER_UNIT_NONE;
+    info.read_roles = METER_ROLE_ANY;
     info.parameter_class = METER_PARAMETER_READ_ONLY;
     return info;
   }
