@@ -956,6 +956,15 @@ kernel::Result<std::vector<kernel::TrustedKey>> load_key_ring(const std::filesys
 }
 
 int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
+  // From the first moment: a stop asked for while the meter starts is a power-down once it has
+  // started (a supervised meter's parent holds these signals back until now).
+  std::signal(SIGTERM, on_power_fail);
+  std::signal(SIGINT, on_power_fail);
+  sigset_t stops;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGTERM);
+  sigaddset(&stops, SIGINT);
+  ::sigprocmask(SIG_UNBLOCK, &stops, nullptr);
   int exit_code = 0;
   auto run = MeterRun::start(o, err, exit_code);
   if (!run) return exit_code;
@@ -963,8 +972,6 @@ int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
     fmt::print(out, "meterd: {}: configuration is valid\n", o.sku.string());
     return 0;
   }
-  std::signal(SIGTERM, on_power_fail);
-  std::signal(SIGINT, on_power_fail);
   run->run();
   if (!o.trace) run->report(out);
   if (o.export_profile && !run->export_profile(*o.export_profile, err)) return kExitFailure;

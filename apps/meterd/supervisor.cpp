@@ -77,6 +77,8 @@ int largest_heap(const kernel::CallBreadcrumb& call, std::int64_t floor) noexcep
   ::_exit(kMemoryExit);
 }
 
+double mib(std::int64_t bytes) noexcept { return static_cast<double>(bytes) / kMiB; }
+
 /// Why the watchdog ended the meter for its memory, and whose fault it was ("" for nobody's).
 std::pair<std::string, std::string> memory_finding(const Supervision& shared,
                                                    const SupervisorOptions& options) {
@@ -86,14 +88,14 @@ std::pair<std::string, std::string> memory_finding(const Supervision& shared,
   const std::string plugin =
       slot >= 0 && slot < kernel::CallBreadcrumb::kHeapSlots ? shared.call.heap_plugin[slot] : "";
   if (resident == 0) {
-    return {plugin, fmt::format("leaked: its calls kept {} MiB of heap (limit {} MiB)",
-                                kept / kMiB, options.plugin_heap_limit / kMiB)};
+    return {plugin, fmt::format("leaked: its calls kept {:.1f} MiB of heap (limit {} MiB)",
+                                mib(kept), options.plugin_heap_limit / kMiB)};
   }
-  const auto grew = fmt::format("the meter grew to {} MiB (limit {} MiB)", resident / kMiB,
+  const auto grew = fmt::format("the meter grew to {:.1f} MiB (limit {} MiB)", mib(resident),
                                 options.memory_limit / kMiB);
   if (plugin.empty()) return {"", grew + " outside any plugin's calls"};
-  return {plugin, fmt::format("leaked: {}, {} MiB of it kept by this plugin's calls", grew,
-                              kept / kMiB)};
+  return {plugin, fmt::format("leaked: {}, {:.1f} MiB of it kept by this plugin's calls", grew,
+                              mib(kept))};
 }
 
 }  // namespace
@@ -146,7 +148,8 @@ int supervise(Supervision& shared, const SupervisorOptions& options,
   const pid_t supervisor = ::getpid();
   std::signal(SIGTERM, pass_on);
   std::signal(SIGINT, pass_on);
-  int restarts = 0;
+  int restarts = 0;  // deaths in a row
+  int starts = 0;
   for (;;) {
     // A new process: nothing called, nothing kept.
     shared.call.since_ms.store(0);
@@ -159,7 +162,7 @@ int supervise(Supervision& shared, const SupervisorOptions& options,
     shared.leaked_slot.store(-1);
     shared.leaked_bytes.store(0);
     shared.resident.store(0);
-    shared.restarts = restarts;
+    shared.restarts = starts++;
     const pid_t child = ::fork();
     if (child < 0) {
       fmt::print(stderr, "meterd: cannot start the meter: fork: {}\n", std::strerror(errno));
@@ -169,6 +172,13 @@ int supervise(Supervision& shared, const SupervisorOptions& options,
       // The meter dies with its supervisor, as with a power cut.
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != supervisor) ::_exit(1);
+      // Held back until the meter has its own handlers (run_meterd): a stop asked for while
+      // it starts is an orderly power-down, not a death by signal.
+      sigset_t stops;
+      sigemptyset(&stops);
+      sigaddset(&stops, SIGTERM);
+      sigaddset(&stops, SIGINT);
+      ::sigprocmask(SIG_BLOCK, &stops, nullptr);
       std::signal(SIGTERM, SIG_DFL);
       std::signal(SIGINT, SIG_DFL);
       start_watchdog(shared, options);
@@ -178,14 +188,35 @@ int supervise(Supervision& shared, const SupervisorOptions& options,
     }
     g_child.store(child);
     if (shared.stopping.load() != 0) ::kill(child, SIGTERM);
+    const auto started = steady_ms();
     int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    for (;;) {
+      if (::waitpid(child, &status, WUNTRACED) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (!WIFSTOPPED(status)) break;
+      // A stopped meter meters nothing and answers nobody: it goes on at once. (The chip kept
+      // counting; the next tick books it.)
+      fmt::print(stderr, "meterd: the meter was stopped ({}); it goes on\n",
+                 strsignal(WSTOPSIG(status)));
+      ::kill(child, SIGCONT);
     }
     g_child.store(0);
+    // A meter that ran a while before it died is not in a restart loop: the bound is on
+    // deaths in a row, not in a lifetime.
+    if (steady_ms() - started >= options.healthy_run.count()) restarts = 0;
     const bool watchdog = WIFEXITED(status) && WEXITSTATUS(status) == kWatchdogExit;
     const bool memory = WIFEXITED(status) && WEXITSTATUS(status) == kMemoryExit;
     if (WIFEXITED(status) && !watchdog && !memory) return WEXITSTATUS(status);
-    if (shared.stopping.load() != 0) return watchdog || memory ? 0 : 128 + WTERMSIG(status);
+    if (shared.stopping.load() != 0) {
+      if (watchdog && shared.call.since_ms.load() != 0) {
+        fmt::print(stderr, "meterd: plugin {} hung the meter while it stopped; its last tick was "
+                           "committed\n",
+                   shared.call.plugin);
+      }
+      return watchdog || memory ? 0 : 128 + WTERMSIG(status);
+    }
     std::string plugin;
     std::string what;
     if (memory) {

@@ -32,7 +32,7 @@ struct Supervision {
   std::atomic<int> leaked_slot{-1};
   std::atomic<std::int64_t> leaked_bytes{0};  ///< what that plugin's calls kept
   std::atomic<std::int64_t> resident{0};  ///< the meter's size, when that was over its limit
-  int restarts = 0;                     ///< how often the supervisor started the meter again
+  int restarts = 0;                     ///< how often the supervisor started the meter before
   int disabled = 0;                     ///< plugins the supervisor disabled, in `plugin`
   char plugin[kMaxDisabled][64] = {};
   char why[kMaxDisabled][160] = {};
@@ -41,7 +41,8 @@ struct Supervision {
 struct SupervisorOptions {
   std::chrono::milliseconds call_limit{2000};  ///< a call into a plugin longer than this hangs
   std::chrono::milliseconds stop_limit{2000};  ///< SIGTERM to exit, at most
-  int max_restarts = 5;
+  int max_restarts = 5;  ///< deaths in a row, each within `healthy_run` of its start
+  std::chrono::milliseconds healthy_run{60000};
   /// A plugin whose calls keep more heap than this leaks (counted by meterd's allocator).
   std::int64_t plugin_heap_limit = std::int64_t{64} << 20;
   /// A meter larger than this (resident) is ended too, whoever grew it.

@@ -109,7 +109,7 @@ for mode in segfault abort hang leak grow; do
   # The audit trail names it.
   "$meterd" --sku "$src/config/skus/tou.toml" --site "$site" --state "$out/$mode" --simulate 1s \
     --print-audit > "$out/$mode-audit.out" 2> "$out/$mode-audit.err" || fail "$mode: no audit"
-  grep -E "plugin-refused.*crasher.*crashed" "$out/$mode-audit.out" > /dev/null ||
+  grep -E "plugin-refused +crasher: crashed" "$out/$mode-audit.out" > /dev/null ||
     fail "$mode: the audit trail does not name crasher as crashed"
   echo "$mode: metering again $back ms after the fault ($before -> $restored -> $after mWh;" \
     "$((en - e1)) mWh in $span_ms ms), stopped in $took ms"
@@ -150,5 +150,45 @@ status=0
 wait "$pid" || status=$?
 took=$(($(now_ms) - t0))
 [ "$took" -le 2000 ] || fail "SIGTERM during a hang took $took ms"
+grep -q "plugin crasher hung the meter while it stopped" "$out/hang-term.err" ||
+  fail "SIGTERM during a hang: the plugin that hung is not named"
 echo "SIGTERM during a hang: the meter ended in $took ms (status $status)"
-echo "containment: 7 passed, 0 failed"
+# SIGTERM the moment the meter starts again after a crash: still an orderly power-down.
+"$meterd" --sku "$out/segfault.toml" --site "$site" --state "$out/term-at-restart" \
+  --plugins "$crasher" --trace > "$out/term-at-restart.out" 2> "$out/term-at-restart.err" &
+pid=$!
+pids+=("$pid")
+wait_for "$out/term-at-restart.err" "the meter starts again without it" 30
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+[ "$status" -eq 0 ] || fail "SIGTERM as the meter started again: exit status $status"
+grep -q '^stopped ' "$out/term-at-restart.out" || fail "SIGTERM as the meter started again: no orderly stop"
+echo "SIGTERM as the meter starts again after a crash: an orderly stop (status 0)"
+
+# A meter stopped by a signal (SIGSTOP, from a plugin or anyone) goes on at once, and loses
+# nothing: the chip counted on.
+"$meterd" --sku "$src/config/skus/tou.toml" --site "$site" --state "$out/stopped" \
+  --trace > >(tee "$out/stopped.out" | stamp > "$out/stopped.stamped") 2> "$out/stopped.err" &
+pid=$!
+pids+=("$pid")
+wait_for "$out/stopped.out" "^tick " 20
+child=$(pgrep -P "$pid" -x meterd | head -n 1)  # not the output's tee, a child too
+[ -n "$child" ] || fail "no meter process under the supervisor"
+kill -STOP "$child"
+wait_for "$out/stopped.err" "the meter was stopped .*; it goes on" 5
+ticks=$(grep -c '^tick ' "$out/stopped.out")
+end=$(($(now_ms) + 5000))
+until [ "$(grep -c '^tick ' "$out/stopped.out")" -ge $((ticks + 2)) ]; do
+  [ "$(now_ms)" -lt "$end" ] || fail "a stopped meter did not go on"
+  sleep 0.05
+done
+kill -TERM "$pid"
+wait "$pid" || fail "the meter that was stopped did not end in order"
+sleep 0.2
+read -r w1 e1 < <(grep -m 1 ' tick ' "$out/stopped.stamped" | awk '{ print $1, $4 }')
+read -r wn en < <(grep ' tick ' "$out/stopped.stamped" | tail -n 1 | awk '{ print $1, $4 }')
+short=$(( (wn - w1) / 1000 - (en - e1) ))
+[ "${short#-}" -le 250 ] || fail "a meter stopped and continued is $short mWh short"
+echo "a stopped meter goes on at once ($((en - e1)) mWh in $(( (wn - w1) / 1000 )) ms)"
+echo "containment: 9 passed, 0 failed"

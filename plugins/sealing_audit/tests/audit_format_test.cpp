@@ -17,7 +17,7 @@ Log sample() {
   r.counter = 12;
   r.obis = {0, 0, 128, 7, 1, 255};
   r.via = 2;
-  r.role = 4;
+  r.role = 4;  // configurator
   r.parameter_class = 3;
   r.old_value = "123456";
   r.new_value = "0";
@@ -66,7 +66,7 @@ TEST(AuditFormat, ReportShowsCounterParameterTimeValuesInterfaceAndRole) {
   EXPECT_NE(report.find("meter: focus-1s-120v / MP-0001"), std::string::npos);
   EXPECT_NE(report.find("records: 2 of 40"), std::string::npos);
   EXPECT_NE(report.find("chain: intact"), std::string::npos);
-  EXPECT_NE(report.find("     7  012  2026-03-01 05:00:00Z  configuration 0-0:128.7.1  123456 -> 0  "
+  EXPECT_NE(report.find("     7  012  2026-03-01 05:00:00Z  configuration    0-0:128.7.1  123456 -> 0  "
                         "by optical-port/configurator"),
             std::string::npos)
       << report;

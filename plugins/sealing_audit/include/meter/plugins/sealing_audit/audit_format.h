@@ -381,7 +381,8 @@ inline std::string format_record(const Record& r) {
            : r.parameter_class == 5 ? "tariff"
                                     : "operational";
   }
-  kind.resize(14, ' ');
+  // The longest kind ("events-coalesced") and a space: no kind runs into its details.
+  kind.resize(17, ' ');
   line += kind;
   if (r.kind == RecordKind::parameter_changed) {
     line += obis_text(r.obis) + "  " + r.old_value + " -> " + r.new_value + "  by " +
