@@ -46,8 +46,6 @@ void count_plugin_heap(kernel::CallBreadcrumb* crumb) noexcept {
   g_crumb = crumb;
 }
 
-bool plugin_heap_counted() noexcept { return METER_HEAP_WATCH != 0; }
-
 }  // namespace meter::apps
 
 #if METER_HEAP_WATCH

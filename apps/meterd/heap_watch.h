@@ -14,8 +14,4 @@ namespace meter::apps {
 /// within calls into plugins; null stops counting.
 void count_plugin_heap(kernel::CallBreadcrumb* crumb) noexcept;
 
-/// Whether this executable's allocator counts (false under a sanitizer, or in a program
-/// without heap_watch.cpp).
-bool plugin_heap_counted() noexcept;
-
 }  // namespace meter::apps

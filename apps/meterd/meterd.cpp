@@ -366,14 +366,14 @@ kernel::Result<int> lock_state_folder(const std::filesystem::path& dir) {
 /// service (a legally relevant plugin refused then latches a fault instead of stopping it).
 constexpr std::string_view kCommissionedKey = "commissioned";
 
-/// The longest a supervised restart takes (a hung call's 2 s, the restart's 2 s, a slow
-/// store): a longer gap since the last tick stored is not energy the chip counted through it.
-constexpr kernel::Milliseconds kChipCountsThroughRestart = std::chrono::seconds{30};
-
 bool commissioned(const kernel::NvmStore& nvm) {
   auto v = nvm.get(kernel::Persistence::kNamespace, kCommissionedKey);
   return v && v->has_value();
 }
+
+/// The longest a supervised restart takes (a hung call's 2 s, the restart's 2 s, a slow
+/// store): a longer gap since the last tick stored is not energy the chip counted through it.
+constexpr kernel::Milliseconds kChipCountsThroughRestart = std::chrono::seconds{30};
 
 /// One meter, powered: the kernel restored from its store, its plugins and its display. A
 /// power failure destroys it; power coming back makes a new one from the same store.
@@ -672,7 +672,9 @@ std::unique_ptr<MeterRun> MeterRun::start(const MeterdOptions& o, std::ostream& 
     // Started again by the supervisor, which holds the supply: the chip did not stop. A gap
     // longer than a restart can take is not the chip's to fill.
     const auto gap = st->time().utc() - *stored;
-    if (gap > kernel::Milliseconds{0} && gap <= kChipCountsThroughRestart) st->counted_since = stored;
+    if (gap > kernel::Milliseconds{0} && gap <= kChipCountsThroughRestart) {
+      st->counted_since = stored;
+    }
   }
   std::vector<std::string> refused;
   auto powered = PoweredMeter::power_up(st->setup, o, st->time(), *st->store, st->relays.get(),
@@ -960,10 +962,7 @@ int run_meterd(const MeterdOptions& o, std::ostream& out, std::ostream& err) {
   // started (a supervised meter's parent holds these signals back until now).
   std::signal(SIGTERM, on_power_fail);
   std::signal(SIGINT, on_power_fail);
-  sigset_t stops;
-  sigemptyset(&stops);
-  sigaddset(&stops, SIGTERM);
-  sigaddset(&stops, SIGINT);
+  const sigset_t stops = stop_signals();
   ::sigprocmask(SIG_UNBLOCK, &stops, nullptr);
   int exit_code = 0;
   auto run = MeterRun::start(o, err, exit_code);

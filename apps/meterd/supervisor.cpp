@@ -100,6 +100,14 @@ std::pair<std::string, std::string> memory_finding(const Supervision& shared,
 
 }  // namespace
 
+sigset_t stop_signals() noexcept {
+  sigset_t stops;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGTERM);
+  sigaddset(&stops, SIGINT);
+  return stops;
+}
+
 Supervision* make_supervision() {
   void* memory = ::mmap(nullptr, sizeof(Supervision), PROT_READ | PROT_WRITE,
                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -174,10 +182,7 @@ int supervise(Supervision& shared, const SupervisorOptions& options,
       if (::getppid() != supervisor) ::_exit(1);
       // Held back until the meter has its own handlers (run_meterd): a stop asked for while
       // it starts is an orderly power-down, not a death by signal.
-      sigset_t stops;
-      sigemptyset(&stops);
-      sigaddset(&stops, SIGTERM);
-      sigaddset(&stops, SIGINT);
+      const sigset_t stops = stop_signals();
       ::sigprocmask(SIG_BLOCK, &stops, nullptr);
       std::signal(SIGTERM, SIG_DFL);
       std::signal(SIGINT, SIG_DFL);

@@ -11,6 +11,7 @@
 // ends the meter and the parent starts it again without that plugin.
 #pragma once
 
+#include <csignal>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -64,6 +65,10 @@ Supervision* make_supervision();
 /// (status 71) when a plugin's calls keep more heap than the plugin limit, or the meter grows
 /// beyond its memory limit.
 void start_watchdog(Supervision& shared, const SupervisorOptions& options);
+
+/// SIGTERM and SIGINT, the signals that ask the meter to stop: held back in a new meter
+/// process until run_meterd has its handlers in place.
+sigset_t stop_signals() noexcept;
 
 /// The plugins disabled so far and why, by plugin id.
 std::vector<std::pair<std::string, std::string>> disabled_plugins(const Supervision& shared);

@@ -23,6 +23,15 @@ printf 'timestamp,p1_w,q1_var,v1_v\n%s\n%s\n' "2020-01-01T00:00:00Z,3600.0,0.0,2
   "2040-01-01T00:00:00Z,3600.0,0.0,240.0" > "$out/steady.csv"
 # Each line of meterd's output with the microsecond it was read, for the energy check.
 stamp() { while IFS= read -r line; do printf '%s %s\n' "${EPOCHREALTIME/./}" "$line"; done; }
+# energy_over STAMPED: "+A's move (mWh) from the first tick line to the last, the ms between
+# them, and how many mWh short of 1 a ms it is".
+energy_over() {
+  sleep 0.2  # the stamped copy lags the plain one by a line at most
+  local w1 e1 wn en
+  read -r w1 e1 < <(grep -m 1 ' tick ' "$1" | awk '{ print $1, $4 }')
+  read -r wn en < <(grep ' tick ' "$1" | tail -n 1 | awk '{ print $1, $4 }')
+  echo "$((en - e1)) $(( (wn - w1) / 1000 )) $(( (wn - w1) / 1000 - (en - e1) ))"
+}
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -81,13 +90,9 @@ for mode in segfault abort hang leak grow; do
   # The energy: from the first tick line to the last, +A moved by the milliseconds between
   # them (1 mWh each), give or take the lines' scheduling; a restart without the chip's count
   # would be a second or more short.
-  sleep 0.2  # the stamped copy lags the plain one by a line at most
-  read -r w1 e1 < <(grep -m 1 ' tick ' "$out/$mode.stamped" | awk '{ print $1, $4 }')
-  read -r wn en < <(grep ' tick ' "$out/$mode.stamped" | tail -n 1 | awk '{ print $1, $4 }')
-  span_ms=$(( (wn - w1) / 1000 ))
-  short=$(( span_ms - (en - e1) ))
+  read -r moved span_ms short < <(energy_over "$out/$mode.stamped")
   [ "${short#-}" -le 250 ] ||
-    fail "$mode: +A moved $((en - e1)) mWh in $span_ms ms of a steady 3600 W ($short mWh short)"
+    fail "$mode: +A moved $moved mWh in $span_ms ms of a steady 3600 W ($short mWh short)"
   grep -q "the board counted [0-9]* ms while the meter started again" "$out/$mode.err" ||
     fail "$mode: the restart did not book what the board counted"
   grep -q "crasher refused (crashed)" "$out/$mode.err" || fail "$mode: the plugin was not refused"
@@ -95,7 +100,8 @@ for mode in segfault abort hang leak grow; do
   port=$(sed -n 's/.*optical port on tcp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out/$mode.err" | tail -n 1)
   "$meterctl" --connect "tcp://127.0.0.1:$port" identify > "$out/$mode-identify.out" \
     2> "$out/$mode-identify.err" || fail "$mode: meterctl identify failed"
-  grep -Eq "^plugins off: +crasher \(crashed\): (killed the meter|hung|leaked)" "$out/$mode-identify.out" ||
+  grep -Eq "^plugins off: +crasher \(crashed\): (killed the meter|hung|leaked)" \
+    "$out/$mode-identify.out" ||
     fail "$mode: identify does not name crasher: $(cat "$out/$mode-identify.out")"
   # SIGTERM: honoured within 2 s, orderly.
   t0=$(now_ms)
@@ -112,7 +118,7 @@ for mode in segfault abort hang leak grow; do
   grep -E "plugin-refused +crasher: crashed" "$out/$mode-audit.out" > /dev/null ||
     fail "$mode: the audit trail does not name crasher as crashed"
   echo "$mode: metering again $back ms after the fault ($before -> $restored -> $after mWh;" \
-    "$((en - e1)) mWh in $span_ms ms), stopped in $took ms"
+    "$moved mWh in $span_ms ms), stopped in $took ms"
 done
 
 # The kernel's registers: no SKU can grant them, and a plugin that writes them anyway (at its
@@ -163,7 +169,8 @@ kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
 [ "$status" -eq 0 ] || fail "SIGTERM as the meter started again: exit status $status"
-grep -q '^stopped ' "$out/term-at-restart.out" || fail "SIGTERM as the meter started again: no orderly stop"
+grep -q '^stopped ' "$out/term-at-restart.out" ||
+  fail "SIGTERM as the meter started again: no orderly stop"
 echo "SIGTERM as the meter starts again after a crash: an orderly stop (status 0)"
 
 # A meter stopped by a signal (SIGSTOP, from a plugin or anyone) goes on at once, and loses
@@ -185,10 +192,7 @@ until [ "$(grep -c '^tick ' "$out/stopped.out")" -ge $((ticks + 2)) ]; do
 done
 kill -TERM "$pid"
 wait "$pid" || fail "the meter that was stopped did not end in order"
-sleep 0.2
-read -r w1 e1 < <(grep -m 1 ' tick ' "$out/stopped.stamped" | awk '{ print $1, $4 }')
-read -r wn en < <(grep ' tick ' "$out/stopped.stamped" | tail -n 1 | awk '{ print $1, $4 }')
-short=$(( (wn - w1) / 1000 - (en - e1) ))
+read -r moved span_ms short < <(energy_over "$out/stopped.stamped")
 [ "${short#-}" -le 250 ] || fail "a meter stopped and continued is $short mWh short"
-echo "a stopped meter goes on at once ($((en - e1)) mWh in $(( (wn - w1) / 1000 )) ms)"
+echo "a stopped meter goes on at once ($moved mWh in $span_ms ms)"
 echo "containment: 9 passed, 0 failed"

@@ -1,5 +1,6 @@
 // A hostile plugin: it fails the worst ways a native plugin can, in its tick handler (see
-// crasher.toml): it segfaults, aborts, spins, or leaks 4 MiB a tick. The meter must keep metering and name it.
+// crasher.toml): it segfaults, aborts, spins, or leaks 4 MiB a tick. The meter must keep
+// metering and name it.
 #include <cstdlib>
 #include <csignal>
 #include <cstring>

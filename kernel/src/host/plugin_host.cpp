@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -74,7 +75,8 @@ struct PluginHost::Plugin {
   std::string write_refusal;                   // why the write in progress is refused (1.3)
   std::string last_refusal;                    // why the plugin's last session write was refused
   int start_rank = -1;
-  int heap_slot = -1;  // its place in the breadcrumb's heap accounting; -1: not counted
+  // Its place in the breadcrumb's heap accounting; -1: not counted (every slot taken).
+  std::optional<int> heap_slot;
 
   bool has(const std::string& capability) const {
     return manifest.has_capability(capability) && granted.count(capability) != 0;
@@ -261,13 +263,18 @@ struct HostApi {
     Plugin& plugin_;
   };
 
+  /// `id` into a breadcrumb's name field, cut to fit and NUL-terminated.
+  template <std::size_t N>
+  static void put_id(char (&to)[N], const std::string& id) noexcept {
+    const auto n = std::min(id.size(), N - 1);
+    std::memcpy(to, id.data(), n);
+    to[n] = '\0';
+  }
+
   static void mark(CallBreadcrumb& crumb, Plugin& p) noexcept {
-    const std::string& id = p.manifest.id;
-    const auto n = std::min(id.size(), sizeof crumb.plugin - 1);
-    std::memcpy(crumb.plugin, id.data(), n);
-    crumb.plugin[n] = '\0';
-    if (p.heap_slot < 0) [[unlikely]] p.heap_slot = heap_slot(crumb, id);
-    crumb.slot.store(p.heap_slot, std::memory_order_relaxed);
+    put_id(crumb.plugin, p.manifest.id);
+    if (!p.heap_slot) [[unlikely]] p.heap_slot = heap_slot(crumb, p.manifest.id);
+    crumb.slot.store(*p.heap_slot, std::memory_order_relaxed);
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now().time_since_epoch())
                          .count();
@@ -277,15 +284,13 @@ struct HostApi {
   /// The plugin's slot in the heap accounting: the one already named for it (a plugin loaded
   /// again keeps its count), else the first free one; -1 when all are taken.
   static int heap_slot(CallBreadcrumb& crumb, const std::string& id) noexcept {
-    const auto n = std::min(id.size(), sizeof crumb.heap_plugin[0] - 1);
     for (int s = 0; s < CallBreadcrumb::kHeapSlots; ++s) {
-      char* name = crumb.heap_plugin[s];
+      auto& name = crumb.heap_plugin[s];
       if (name[0] == '\0') {
-        std::memcpy(name, id.data(), n);
-        name[n] = '\0';
+        put_id(name, id);
         return s;
       }
-      if (std::strlen(name) == n && std::memcmp(name, id.data(), n) == 0) return s;
+      if (std::string_view(name) == std::string_view(id).substr(0, sizeof name - 1)) return s;
     }
     return -1;
   }

@@ -315,12 +315,12 @@ class TouPlugin {
   void provide_objects() {
     for (std::size_t i = 0; i < kRates; ++i) {
       const char r = static_cast<char>('A' + i);
-      host_.provide({.id = kImportRegisters[i], .type = METER_VALUE_INTEGER, .unit = METER_UNIT_WATT_HOUR,
-                     .scaler = -3, .legally_relevant = true,
+      host_.provide({.id = kImportRegisters[i], .type = METER_VALUE_INTEGER,
+                     .unit = METER_UNIT_WATT_HOUR, .scaler = -3, .legally_relevant = true,
                      .description = fmt::format("Active energy import (+A), rate {}, mWh", r)},
                     [this, i] { return engine_.import_mwh()[i]; });
-      host_.provide({.id = kExportRegisters[i], .type = METER_VALUE_INTEGER, .unit = METER_UNIT_WATT_HOUR,
-                     .scaler = -3, .legally_relevant = true,
+      host_.provide({.id = kExportRegisters[i], .type = METER_VALUE_INTEGER,
+                     .unit = METER_UNIT_WATT_HOUR, .scaler = -3, .legally_relevant = true,
                      .description = fmt::format("Active energy export (-A), rate {}, mWh", r)},
                     [this, i] { return engine_.export_mwh()[i]; });
     }
